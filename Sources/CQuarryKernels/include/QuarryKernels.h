@@ -1,0 +1,67 @@
+#ifndef QUARRY_KERNELS_H
+#define QUARRY_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels the kernels can run at. Higher levels are used only when the CPU
+/// reports them (cpuid + xgetbv); the portable level is plain C and runs everywhere.
+typedef enum {
+    QK_LEVEL_PORTABLE = 0,
+    QK_LEVEL_AVX2 = 1,   /* AVX2 + POPCNT */
+    QK_LEVEL_AVX512 = 2, /* AVX-512 F/BW/VL + VPOPCNTDQ + VNNI */
+} qk_level;
+
+/// The highest level this CPU supports.
+int qk_detected_level(void);
+/// The level the kernels currently dispatch to.
+int qk_active_level(void);
+/// Forces the dispatch level (clamped to what the CPU supports); returns the level in effect.
+/// Meant for tests and benchmarks that compare paths.
+int qk_set_level(int level);
+
+/// Packs the signs of `dims` INT8 values into bits, most significant bit first
+/// (bit 7 of byte 0 is dimension 0), bit = 1 when value >= 0. Writes (dims + 7) / 8 bytes;
+/// unused trailing bits are zero.
+void qk_pack_signs_i8(const int8_t *values, size_t dims, uint8_t *out);
+/// Same for float values (bit = 1 when value >= 0).
+void qk_pack_signs_f32(const float *values, size_t dims, uint8_t *out);
+
+/// Hamming distances of one query code against `n` contiguous codes of `code_bytes` bytes each.
+/// `code_bytes` is a multiple of 8. Pointers need no particular alignment.
+void qk_hamming_batch(const uint8_t *query, const uint8_t *codes, size_t code_bytes, size_t n,
+                      uint16_t *out);
+
+/// Asymmetric scores of a bit-plane query against `n` contiguous 1-bit codes:
+/// out[i] = sum_{p < nplanes} (popcount(plane_p & code_i) << p) - offset * popcount(code_i).
+/// `planes` holds nplanes planes of `code_bytes` bytes each, plane 0 (least significant) first.
+/// Higher is more similar.
+void qk_asymmetric_batch(const uint8_t *planes, int nplanes, int32_t offset, const uint8_t *codes,
+                         size_t code_bytes, size_t n, int32_t *out);
+
+/// Dot product of two INT8 vectors.
+int32_t qk_dot_i8(const int8_t *a, const int8_t *b, size_t dims);
+
+/// Dot products of one INT8 query against `n` contiguous INT8 vectors separated by `stride` bytes.
+void qk_dot_i8_batch(const int8_t *query, const int8_t *vectors, size_t stride, size_t dims,
+                     size_t n, int32_t *out);
+
+/// Sum of squares of an INT8 vector.
+int64_t qk_norm2_i8(const int8_t *a, size_t dims);
+
+/// Selects the positions of the `m` smallest values among `n` distances in 0...max_value
+/// (ties broken by lower position) with a counting pass instead of a heap; writes min(m, n)
+/// positions to `out` in no particular order and returns how many it wrote. `histogram` is
+/// caller scratch of max_value + 1 counters.
+size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uint16_t max_value,
+                              uint32_t *histogram, uint32_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

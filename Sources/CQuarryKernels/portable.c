@@ -1,0 +1,113 @@
+#include "QuarryKernels.h"
+#include "dispatch.h"
+
+#include <string.h>
+
+static inline uint64_t load_u64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+void qk_pack_signs_i8(const int8_t *values, size_t dims, uint8_t *out) {
+    size_t bytes = (dims + 7) / 8;
+    for (size_t b = 0; b < bytes; b++) {
+        uint8_t byte = 0;
+        for (size_t j = 0; j < 8; j++) {
+            size_t i = b * 8 + j;
+            if (i < dims && values[i] >= 0) byte |= (uint8_t)(0x80u >> j);
+        }
+        out[b] = byte;
+    }
+}
+
+void qk_pack_signs_f32(const float *values, size_t dims, uint8_t *out) {
+    size_t bytes = (dims + 7) / 8;
+    for (size_t b = 0; b < bytes; b++) {
+        uint8_t byte = 0;
+        for (size_t j = 0; j < 8; j++) {
+            size_t i = b * 8 + j;
+            if (i < dims && values[i] >= 0.0f) byte |= (uint8_t)(0x80u >> j);
+        }
+        out[b] = byte;
+    }
+}
+
+void qk_hamming_batch_portable(const uint8_t *query, const uint8_t *codes, size_t code_bytes,
+                               size_t n, uint16_t *out) {
+    size_t words = code_bytes / 8;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *code = codes + i * code_bytes;
+        uint32_t d = 0;
+        for (size_t w = 0; w < words; w++)
+            d += (uint32_t)__builtin_popcountll(load_u64(query + 8 * w) ^ load_u64(code + 8 * w));
+        out[i] = (uint16_t)d;
+    }
+}
+
+void qk_asymmetric_batch_portable(const uint8_t *planes, int nplanes, int32_t offset,
+                                  const uint8_t *codes, size_t code_bytes, size_t n,
+                                  int32_t *out) {
+    size_t words = code_bytes / 8;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *code = codes + i * code_bytes;
+        int32_t score = 0;
+        int32_t ones = 0;
+        for (size_t w = 0; w < words; w++) {
+            uint64_t c = load_u64(code + 8 * w);
+            ones += __builtin_popcountll(c);
+            for (int p = 0; p < nplanes; p++) {
+                uint64_t plane = load_u64(planes + (size_t)p * code_bytes + 8 * w);
+                score += __builtin_popcountll(plane & c) << p;
+            }
+        }
+        out[i] = score - offset * ones;
+    }
+}
+
+int32_t qk_dot_i8_portable(const int8_t *a, const int8_t *b, size_t dims) {
+    int32_t sum = 0;
+    for (size_t i = 0; i < dims; i++) sum += (int32_t)a[i] * (int32_t)b[i];
+    return sum;
+}
+
+int64_t qk_norm2_i8(const int8_t *a, size_t dims) {
+    int64_t sum = 0;
+    for (size_t i = 0; i < dims; i++) sum += (int64_t)a[i] * (int64_t)a[i];
+    return sum;
+}
+
+void qk_dot_i8_batch(const int8_t *query, const int8_t *vectors, size_t stride, size_t dims,
+                     size_t n, int32_t *out) {
+    for (size_t i = 0; i < n; i++) out[i] = qk_dot_i8(query, vectors + i * stride, dims);
+}
+
+size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uint16_t max_value,
+                              uint32_t *histogram, uint32_t *out) {
+    if (m == 0 || n == 0) return 0;
+    if (m >= n) {
+        for (size_t i = 0; i < n; i++) out[i] = (uint32_t)i;
+        return n;
+    }
+    memset(histogram, 0, ((size_t)max_value + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) histogram[distances[i]]++;
+    /* threshold: the smallest t with count(d <= t) >= m */
+    size_t below = 0;
+    uint32_t threshold = 0;
+    for (;; threshold++) {
+        if (below + histogram[threshold] >= m) break;
+        below += histogram[threshold];
+    }
+    size_t at_threshold = m - below; /* how many of the distance == threshold to take */
+    size_t written = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t d = distances[i];
+        if (d < threshold) {
+            out[written++] = (uint32_t)i;
+        } else if (d == threshold && at_threshold > 0) {
+            out[written++] = (uint32_t)i;
+            at_threshold--;
+        }
+    }
+    return written;
+}

@@ -1,0 +1,26 @@
+import Testing
+
+@testable import QuarryEmbed
+
+@Suite struct QuantizationTests {
+    @Test func int8RoundsHalfToEvenAndClamps() {
+        // tanh(x) * 127 lands on x.5 for these inputs only approximately, so check the rule on
+        // values whose scaled tanh is exact enough: 0 → 0, large → ±127.
+        #expect(Quantization.int8Tanh([0, 50, -50, 0.5]) == [0, 127, -127, 59])
+        #expect(Quantization.int8Tanh([-0.0]) == [0])
+    }
+
+    @Test func binaryAndBitOrders() {
+        let vector: [Float] = [1, -1, 0, -0.5, 2, 3, -2, -3, 0.1]
+        #expect(Quantization.binary(vector) == [1, -1, 1, -1, 1, 1, -1, -1, 1])
+        // bits: 1 0 1 0 1 1 0 0 | 1
+        #expect(Quantization.packedBitsMSBFirst(vector) == [0b1010_1100, 0b1000_0000])
+        #expect(Quantization.packedBitsLSBFirst(vector) == [0b0011_0101, 0b0000_0001])
+    }
+
+    @Test func matryoshkaTruncation() {
+        let vector: [Float] = [3, 4, 12]
+        #expect(Pooling.truncated(vector, dimensions: 2, renormalize: false) == [3, 4])
+        #expect(Pooling.truncated(vector, dimensions: 2, renormalize: true) == [0.6, 0.8])
+    }
+}

@@ -63,8 +63,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private let environment: OpaquePointer
     private let identity: OpenEnvironmentRegistry.DirectoryIdentity
     private let maxMapSize: Int
-    /// Every transaction holds this shared; changing the map size holds it exclusive, because
-    /// `mdb_env_set_mapsize` needs a process with no live transactions.
+    /// A thread holding any transaction holds this shared (once, however many it holds);
+    /// changing the map size holds it exclusive, because `mdb_env_set_mapsize` needs a process
+    /// with no live transactions.
     private let transactionLock = ReadersWriterLock()
     /// Serializes writers in this process before they touch `transactionLock`, so a waiting
     /// writer never holds the shared side that a growing writer needs to be released.
@@ -73,7 +74,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private let databaseOpenMutex = PlainMutex()
     private let databaseCacheMutex = PlainMutex()
     private var databases: [String: LMDBDatabase] = [:]
-    /// Transactions of this environment the calling thread holds (to refuse deadlocking nests).
+    /// How many transactions (or other users of the map) of this environment the calling thread
+    /// holds: it holds `transactionLock` shared while this is above zero.
     private let heldTransactions = ThreadLocalCounter()
 
     /// Opens (or with `options.create`, creates) the environment in `directory`.
@@ -213,29 +215,34 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Begins a transaction holding `transactionLock` shared; pair with `endTransaction`.
-    private func beginTransaction(flags: UInt32, operation: String) throws -> OpaquePointer {
+    private func beginTransaction(flags: UInt32, operation: @autoclosure () -> String) throws -> OpaquePointer {
         while true {
-            transactionLock.lockShared()
+            enterMap()
             var handle: OpaquePointer?
             let code = mdb_txn_begin(environment, nil, flags, &handle)
-            if code == 0, let handle {
-                heldTransactions.add(1)
-                return handle
-            }
-            transactionLock.unlock()
+            if code == 0, let handle { return handle }
+            leaveMap()
             // Another process grew the map: adopt its size, unless this thread holds a
             // transaction (which would make the exclusive lock wait for ourselves).
             if code == MDB_MAP_RESIZED && heldTransactions.value == 0 {
                 try resizeMap(to: 0, operation: "adopt map size grown by another process")
                 continue
             }
-            throw StoreError.lmdb(code: code, operation: operation, path: directory)
+            throw StoreError.lmdb(code: code, operation: operation(), path: directory)
         }
     }
 
-    private func endTransaction() {
+    private func endTransaction() { leaveMap() }
+
+    /// Marks the calling thread as using the map, taking `transactionLock` shared if it was not yet.
+    private func enterMap() {
+        if heldTransactions.value == 0 { transactionLock.lockShared() }
+        heldTransactions.add(1)
+    }
+
+    private func leaveMap() {
         heldTransactions.add(-1)
-        transactionLock.unlock()
+        if heldTransactions.value == 0 { transactionLock.unlock() }
     }
 
     /// Doubles the map, up to `maxMapSize`.
@@ -256,8 +263,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// The current size of the memory map in bytes (the most the file may grow to before the map grows).
     public var mapSize: Int {
-        transactionLock.lockShared()
-        defer { transactionLock.unlock() }
+        enterMap()
+        defer { leaveMap() }
         var info = MDB_envinfo()
         mdb_env_info(environment, &info)
         return info.me_mapsize
@@ -281,10 +288,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// creating it if needed. The destination must not already contain a `data.mdb`.
     public func copyCompacted(to destination: String) throws {
         try Self.makeDirectories(destination)
-        transactionLock.lockShared()
-        defer { transactionLock.unlock() }
+        enterMap()
+        defer { leaveMap() }
         let code = mdb_env_copy2(environment, destination, UInt32(MDB_CP_COMPACT))
         guard code == 0 else {
+            if code != EEXIST { unlink(destination + "/data.mdb") }  // drop a partial copy
             throw StoreError.lmdb(code: code, operation: "copy compacted to \(destination)", path: directory)
         }
     }

@@ -90,11 +90,11 @@ public class LMDBReadTransaction {
     }
 
     private func walk(
-        _ database: LMDBDatabase, from startKey: [UInt8], operation: String,
+        _ database: LMDBDatabase, from startKey: [UInt8], operation: @autoclosure () -> String,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
-        if !startKey.isEmpty { try startKey.withUnsafeBytes { try validate($0, for: database, operation) } }
-        try withCursor(database, operation) { cursor in
+        if !startKey.isEmpty { try startKey.withUnsafeBytes { try validate($0, for: database, operation()) } }
+        try withCursor(database, operation()) { cursor in
             var key = MDB_val()
             var value = MDB_val()
             var code: Int32
@@ -110,38 +110,42 @@ public class LMDBReadTransaction {
                 guard try body(UnsafeRawBufferPointer(key), UnsafeRawBufferPointer(value)) else { return }
                 code = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
             }
-            if code != MDB_NOTFOUND { try check(code, operation) }
+            if code != MDB_NOTFOUND { try check(code, operation()) }
         }
     }
 
-    private func withCursor<T>(_ database: LMDBDatabase, _ operation: String, _ body: (OpaquePointer) throws -> T) throws -> T {
-        let transaction = try live(operation)
+    private func withCursor<T>(
+        _ database: LMDBDatabase, _ operation: @autoclosure () -> String, _ body: (OpaquePointer) throws -> T
+    ) throws -> T {
+        let transaction = try live(operation())
         var opened: OpaquePointer?
-        try check(mdb_cursor_open(transaction, database.handle, &opened), operation)
-        guard let cursor = opened else { throw StoreError.lmdb(code: EINVAL, operation: operation, path: directory) }
+        try check(mdb_cursor_open(transaction, database.handle, &opened), operation())
+        guard let cursor = opened else { throw StoreError.lmdb(code: EINVAL, operation: operation(), path: directory) }
         defer { mdb_cursor_close(cursor) }
         return try body(cursor)
     }
 
     /// The live `MDB_txn`, or `transactionFinished` when the closure has returned.
-    func live(_ operation: String) throws -> OpaquePointer {
-        guard let handle else { throw StoreError.transactionFinished(operation: operation) }
+    func live(_ operation: @autoclosure () -> String) throws -> OpaquePointer {
+        guard let handle else { throw StoreError.transactionFinished(operation: operation()) }
         return handle
     }
 
     /// Rejects keys LMDB would refuse, before LMDB sees them.
-    func validate(_ key: UnsafeRawBufferPointer, for database: LMDBDatabase, _ operation: String) throws {
-        if key.isEmpty { throw StoreError.invalidKey(reason: "keys must not be empty", operation: operation) }
+    func validate(
+        _ key: UnsafeRawBufferPointer, for database: LMDBDatabase, _ operation: @autoclosure () -> String
+    ) throws {
+        if key.isEmpty { throw StoreError.invalidKey(reason: "keys must not be empty", operation: operation()) }
         if key.count > maxKeySize { throw StoreError.keyTooLarge(size: key.count, max: maxKeySize) }
         if database.integerKeys && key.count != 4 && key.count != 8 {
             throw StoreError.invalidKey(
                 reason: "integer-key database '\(database.name)' needs 4- or 8-byte keys, got \(key.count) bytes",
-                operation: operation)
+                operation: operation())
         }
     }
 
-    func check(_ code: Int32, _ operation: String) throws {
-        guard code == 0 else { throw StoreError.lmdb(code: code, operation: operation, path: directory) }
+    func check(_ code: Int32, _ operation: @autoclosure () -> String) throws {
+        guard code == 0 else { throw StoreError.lmdb(code: code, operation: operation(), path: directory) }
     }
 }
 
@@ -160,9 +164,9 @@ public final class LMDBWriteTransaction: LMDBReadTransaction {
         _ database: LMDBDatabase, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
         noOverwrite: Bool = false, append: Bool = false
     ) throws -> Bool {
-        let operation = append ? "put (append) into '\(database.name)'" : "put into '\(database.name)'"
-        let transaction = try live(operation)
-        try validate(key, for: database, operation)
+        func operation() -> String { append ? "put (append) into '\(database.name)'" : "put into '\(database.name)'" }
+        let transaction = try live(operation())
+        try validate(key, for: database, operation())
         var keyValue = MDB_val(key)
         var valueValue = MDB_val(value)
         let flags = (noOverwrite ? UInt32(MDB_NOOVERWRITE) : 0) | (append ? UInt32(MDB_APPEND) : 0)
@@ -172,7 +176,7 @@ public final class LMDBWriteTransaction: LMDBReadTransaction {
             let exists = append ? try get(database, key: key) != nil : true
             if exists { return false }
         }
-        try checkWrite(code, operation)
+        try checkWrite(code, operation())
         return true
     }
 
@@ -205,13 +209,13 @@ public final class LMDBWriteTransaction: LMDBReadTransaction {
     /// Makes room for a `count`-byte value under `key` (`MDB_RESERVE`) and returns it for the
     /// caller to fill in place, before the next change in this transaction.
     public func reserve(_ database: LMDBDatabase, key: [UInt8], count: Int) throws -> UnsafeMutableRawBufferPointer {
-        let operation = "reserve in '\(database.name)'"
-        let transaction = try live(operation)
+        func operation() -> String { "reserve in '\(database.name)'" }
+        let transaction = try live(operation())
         return try key.withUnsafeBytes { key in
-            try validate(key, for: database, operation)
+            try validate(key, for: database, operation())
             var keyValue = MDB_val(key)
             var value = MDB_val(mv_size: count, mv_data: nil)
-            try checkWrite(mdb_put(transaction, database.handle, &keyValue, &value, UInt32(MDB_RESERVE)), operation)
+            try checkWrite(mdb_put(transaction, database.handle, &keyValue, &value, UInt32(MDB_RESERVE)), operation())
             return UnsafeMutableRawBufferPointer(start: value.mv_data, count: value.mv_size)
         }
     }
@@ -219,27 +223,27 @@ public final class LMDBWriteTransaction: LMDBReadTransaction {
     /// Deletes `key`; returns false when it was absent.
     @discardableResult
     public func delete(_ database: LMDBDatabase, key: [UInt8]) throws -> Bool {
-        let operation = "delete from '\(database.name)'"
-        let transaction = try live(operation)
+        func operation() -> String { "delete from '\(database.name)'" }
+        let transaction = try live(operation())
         return try key.withUnsafeBytes { key in
-            try validate(key, for: database, operation)
+            try validate(key, for: database, operation())
             var keyValue = MDB_val(key)
             let code = mdb_del(transaction, database.handle, &keyValue, nil)
             if code == MDB_NOTFOUND { return false }
-            try checkWrite(code, operation)
+            try checkWrite(code, operation())
             return true
         }
     }
 
     /// Deletes every entry of `database`, keeping the database itself.
     public func clear(_ database: LMDBDatabase) throws {
-        let operation = "clear '\(database.name)'"
-        try checkWrite(mdb_drop(try live(operation), database.handle, 0), operation)
+        func operation() -> String { "clear '\(database.name)'" }
+        try checkWrite(mdb_drop(try live(operation()), database.handle, 0), operation())
     }
 
-    private func checkWrite(_ code: Int32, _ operation: String) throws {
+    private func checkWrite(_ code: Int32, _ operation: @autoclosure () -> String) throws {
         if code == MDB_MAP_FULL { hitMapFull = true }
-        try check(code, operation)
+        try check(code, operation())
     }
 }
 

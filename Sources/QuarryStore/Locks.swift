@@ -24,12 +24,21 @@ final class PlainMutex: @unchecked Sendable {
     }
 }
 
-/// A pthread readers–writer lock at a stable address. The platform default prefers readers, so a
-/// thread may take the shared side recursively; the exclusive side waits for all readers.
+/// A pthread readers–writer lock at a stable address. Not recursive: a thread must not take the
+/// shared side twice. Where the platform allows, a waiting exclusive locker goes before new
+/// shared lockers, so a stream of readers cannot starve it.
 final class ReadersWriterLock: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
 
-    init() { pthread_rwlock_init(lock, nil) }
+    init() {
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        #if canImport(Glibc)
+            pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        #endif
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+    }
 
     deinit {
         pthread_rwlock_destroy(lock)

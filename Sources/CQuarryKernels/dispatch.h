@@ -1,13 +1,42 @@
 #ifndef QUARRY_KERNELS_DISPATCH_H
 #define QUARRY_KERNELS_DISPATCH_H
 
+/* Internal: the per-level implementations that dispatch.c chooses between. Every level
+ * implements the same five kernels with identical (exact) results. */
+
 #include "QuarryKernels.h"
 
-void qk_hamming_batch_portable(const uint8_t *query, const uint8_t *codes, size_t code_bytes,
-                               size_t n, uint16_t *out);
-void qk_asymmetric_batch_portable(const uint8_t *planes, int nplanes, int32_t offset,
-                                  const uint8_t *codes, size_t code_bytes, size_t n,
-                                  int32_t *out);
-int32_t qk_dot_i8_portable(const int8_t *a, const int8_t *b, size_t dims);
+#if defined(__x86_64__) || defined(__i386__)
+#define QK_X86 1
+#else
+#define QK_X86 0
+#endif
+
+#define QK_DECLARE_LEVEL(suffix)                                                                   \
+    void qk_hamming_batch_##suffix(const uint8_t *query, const uint8_t *codes, size_t code_bytes,  \
+                                   size_t n, uint16_t *out);                                       \
+    void qk_asymmetric_batch_##suffix(const uint8_t *planes, int nplanes, int32_t offset,          \
+                                      const uint8_t *codes, size_t code_bytes, size_t n,           \
+                                      int32_t *out);                                               \
+    int32_t qk_dot_i8_##suffix(const int8_t *a, const int8_t *b, size_t dims);                     \
+    void qk_dot_i8_batch_##suffix(const int8_t *query, const int8_t *vectors, size_t stride,       \
+                                  size_t dims, size_t n, int32_t *out);                            \
+    void qk_dot_i8_gather_##suffix(const int8_t *query, const int8_t *const *vectors, size_t n,    \
+                                   size_t dims, int32_t *out);
+
+QK_DECLARE_LEVEL(portable)
+#if QK_X86
+QK_DECLARE_LEVEL(avx2)
+QK_DECLARE_LEVEL(avx512)
+#endif
+
+/* How many vectors ahead qk_dot_i8_gather prefetches. */
+#define QK_GATHER_PREFETCH_AHEAD 2
+
+/* Prefetches every cache line of a `bytes`-byte vector into all cache levels. */
+static inline void qk_prefetch_vector(const int8_t *p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
+    if (bytes > 0) __builtin_prefetch(p + bytes - 1, 0, 3); /* last line when p is unaligned */
+}
 
 #endif

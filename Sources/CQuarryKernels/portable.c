@@ -77,9 +77,18 @@ int64_t qk_norm2_i8(const int8_t *a, size_t dims) {
     return sum;
 }
 
-void qk_dot_i8_batch(const int8_t *query, const int8_t *vectors, size_t stride, size_t dims,
-                     size_t n, int32_t *out) {
-    for (size_t i = 0; i < n; i++) out[i] = qk_dot_i8(query, vectors + i * stride, dims);
+void qk_dot_i8_batch_portable(const int8_t *query, const int8_t *vectors, size_t stride,
+                              size_t dims, size_t n, int32_t *out) {
+    for (size_t i = 0; i < n; i++) out[i] = qk_dot_i8_portable(query, vectors + i * stride, dims);
+}
+
+void qk_dot_i8_gather_portable(const int8_t *query, const int8_t *const *vectors, size_t n,
+                               size_t dims, int32_t *out) {
+    for (size_t i = 0; i < n; i++) {
+        if (i + QK_GATHER_PREFETCH_AHEAD < n)
+            qk_prefetch_vector(vectors[i + QK_GATHER_PREFETCH_AHEAD], dims);
+        out[i] = qk_dot_i8_portable(query, vectors[i], dims);
+    }
 }
 
 size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uint16_t max_value,

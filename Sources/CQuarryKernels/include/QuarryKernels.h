@@ -21,7 +21,8 @@ int qk_detected_level(void);
 /// The level the kernels currently dispatch to.
 int qk_active_level(void);
 /// Forces the dispatch level (clamped to what the CPU supports); returns the level in effect.
-/// Meant for tests and benchmarks that compare paths.
+/// Meant for tests and benchmarks that compare paths. The environment variable
+/// QUARRY_KERNEL_LEVEL (portable|avx2|avx512) caps the level chosen at start-up.
 int qk_set_level(int level);
 
 /// Packs the signs of `dims` INT8 values into bits, most significant bit first
@@ -49,6 +50,12 @@ int32_t qk_dot_i8(const int8_t *a, const int8_t *b, size_t dims);
 /// Dot products of one INT8 query against `n` contiguous INT8 vectors separated by `stride` bytes.
 void qk_dot_i8_batch(const int8_t *query, const int8_t *vectors, size_t stride, size_t dims,
                      size_t n, int32_t *out);
+
+/// Dot products of one INT8 query against `n` INT8 vectors of `dims` values given by pointer
+/// (e.g. rescoring candidates scattered in a memory map): out[i] = dot(query, vectors[i]).
+/// Prefetches the vectors a few positions ahead. Pointers need no particular alignment.
+void qk_dot_i8_gather(const int8_t *query, const int8_t *const *vectors, size_t n, size_t dims,
+                      int32_t *out);
 
 /// Sum of squares of an INT8 vector.
 int64_t qk_norm2_i8(const int8_t *a, size_t dims);

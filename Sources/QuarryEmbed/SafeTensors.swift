@@ -69,7 +69,9 @@ final class FloatStorage {
 /// One `.safetensors` file mapped read-only into memory.
 final class SafeTensorsFile: @unchecked Sendable {  // the mapping is never written
     struct Entry {
-        let dtype: TensorDType
+        let dtypeName: String
+        /// nil for dtypes the encoders never need (such as BERT's I64 `position_ids`).
+        let dtype: TensorDType?
         let shape: [Int]
         let byteOffset: Int  // from the start of the file
     }
@@ -134,35 +136,35 @@ final class SafeTensorsFile: @unchecked Sendable {  // the mapping is never writ
                 let shape = fields["shape"] as? [Int],
                 let offsets = fields["data_offsets"] as? [Int], offsets.count == 2
             else { throw fail("entry \(name) lacks dtype, shape or data_offsets") }
-            guard let dtype = TensorDType(rawValue: dtypeName) else {
-                throw ModelLoadingError.unsupportedDType(tensor: name, dtype: dtypeName)
-            }
+            let dtype = TensorDType(rawValue: dtypeName)
             guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("entry \(name) has a negative dimension") }
             let (start, end) = (offsets[0], offsets[1])
             guard start >= 0, end >= start, end <= dataLength else {
                 throw fail("entry \(name) spans bytes \(start)..<\(end) outside the \(dataLength)-byte data section")
             }
-            let expected = shape.reduce(1, *) * dtype.byteCount
-            guard end - start == expected else {
-                throw fail("entry \(name) holds \(end - start) bytes, its shape \(shape) needs \(expected)")
+            if let dtype, end - start != shape.reduce(1, *) * dtype.byteCount {
+                throw fail("entry \(name) holds \(end - start) bytes, its shape \(shape) needs \(shape.reduce(1, *) * dtype.byteCount)")
             }
-            entries[name] = Entry(dtype: dtype, shape: shape, byteOffset: dataStart + start)
+            entries[name] = Entry(dtypeName: dtypeName, dtype: dtype, shape: shape, byteOffset: dataStart + start)
         }
         return entries
     }
 
     /// The tensor `name` as F32: the mapped bytes themselves when they are aligned F32,
     /// otherwise a converted copy.
-    func tensor(_ name: String) -> Tensor? {
+    func tensor(_ name: String) throws -> Tensor? {
         guard let entry = entries[name] else { return nil }
+        guard let dtype = entry.dtype else {
+            throw ModelLoadingError.unsupportedDType(tensor: name, dtype: entry.dtypeName)
+        }
         let count = entry.shape.reduce(1, *)
         let source = base + entry.byteOffset
-        if entry.dtype == .f32, Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0 {
+        if dtype == .f32, Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0 {
             return Tensor(values: source.assumingMemoryBound(to: Float.self), shape: entry.shape, owner: self)
         }
         let storage = FloatStorage(count: count)
         let output = storage.pointer
-        switch entry.dtype {
+        switch dtype {
         case .f32:
             for i in 0..<count { output[i] = source.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
         case .bf16:
@@ -251,7 +253,7 @@ final class TensorStore: Sendable {
     /// The tensor `name` (without prefix) as F32, checked against `shape`.
     func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let fullName = prefix + name
-        guard let number = fileForTensor[fullName], let tensor = files[number].tensor(fullName) else {
+        guard let number = fileForTensor[fullName], let tensor = try files[number].tensor(fullName) else {
             throw ModelLoadingError.missingTensor(name: fullName, directory: directory)
         }
         guard tensor.shape == shape else {

@@ -66,8 +66,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// A thread holding any transaction holds this shared (once, however many it holds);
     /// changing the map size holds it exclusive, because `mdb_env_set_mapsize` needs a process
     /// with no live transactions.
-    private let transactionLock = ReadersWriterLock()
-    /// Serializes writers in this process before they touch `transactionLock`, so a waiting
+    private let mapLock = MapLock()
+    /// Serializes writers in this process before they touch `mapLock`, so a waiting
     /// writer never holds the shared side that a growing writer needs to be released.
     private let writerMutex = PlainMutex()
     /// Serializes `mdb_dbi_open`, which LMDB allows in only one transaction at a time.
@@ -75,7 +75,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private let databaseCacheMutex = PlainMutex()
     private var databases: [String: LMDBDatabase] = [:]
     /// How many transactions (or other users of the map) of this environment the calling thread
-    /// holds: it holds `transactionLock` shared while this is above zero.
+    /// holds: it holds `mapLock` shared while this is above zero.
     private let heldTransactions = ThreadLocalCounter()
 
     /// Opens (or with `options.create`, creates) the environment in `directory`.
@@ -214,7 +214,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    /// Begins a transaction holding `transactionLock` shared; pair with `endTransaction`.
+    /// Begins a transaction holding `mapLock` shared; pair with `endTransaction`.
     private func beginTransaction(flags: UInt32, operation: @autoclosure () -> String) throws -> OpaquePointer {
         while true {
             enterMap()
@@ -234,15 +234,15 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     private func endTransaction() { leaveMap() }
 
-    /// Marks the calling thread as using the map, taking `transactionLock` shared if it was not yet.
+    /// Marks the calling thread as using the map, taking `mapLock` shared if it was not yet.
     private func enterMap() {
-        if heldTransactions.value == 0 { transactionLock.lockShared() }
+        if heldTransactions.value == 0 { mapLock.lockShared() }
         heldTransactions.add(1)
     }
 
     private func leaveMap() {
         heldTransactions.add(-1)
-        if heldTransactions.value == 0 { transactionLock.unlock() }
+        if heldTransactions.value == 0 { mapLock.unlockShared() }
     }
 
     /// Doubles the map, up to `maxMapSize`.
@@ -254,8 +254,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// `mdb_env_set_mapsize` with no transaction of this process live (0 adopts the size on disk).
     private func resizeMap(to size: Int, operation: String) throws {
-        transactionLock.lockExclusive()
-        defer { transactionLock.unlock() }
+        mapLock.lockExclusive()
+        defer { mapLock.unlockExclusive() }
         try check(mdb_env_set_mapsize(environment, size), operation)
     }
 

@@ -266,7 +266,7 @@ import Testing
             }
             let readerStarted = DispatchSemaphore(value: 0)
             let writerCommitted = DispatchSemaphore(value: 0)
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 readerStarted.wait()
                 try? environment.write { transaction in
                     try transaction.put(pair, key: bytes("a"), value: BigEndian.u64(1))
@@ -286,7 +286,7 @@ import Testing
 
             // Many commits against many snapshots: a and b always agree.
             let writerDone = DispatchSemaphore(value: 0)
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 for round: UInt64 in 2..<100 {
                     try? environment.write { transaction in
                         try transaction.put(pair, key: bytes("a"), value: BigEndian.u64(round))
@@ -316,7 +316,7 @@ import Testing
             let failures = Failures()
             let writerDone = DispatchSemaphore(value: 0)
             let finished = Flag()
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 let payload = [UInt8](repeating: 1, count: 4096)
                 do {
                     for batch: UInt32 in 0..<32 {
@@ -353,6 +353,39 @@ import Testing
             #expect(failures.errors.isEmpty)
             #expect(environment.mapSize >= 512 << 10)
             #expect(try environment.entryCount(items) == 1 + 32 * 16)
+        }
+    }
+
+    @Test func readWaitingOnAnotherThreadsReadSurvivesAPendingGrowth() throws {
+        try withTemporaryDirectory { directory in
+            let environment = try makeEnvironment(directory, initialMapSize: 64 << 10)
+            let items = try environment.openDatabase("items", create: true)
+            try environment.write { transaction in try transaction.put(items, key: bytes("k"), value: [1]) }
+            let writerMayStart = DispatchSemaphore(value: 0)
+            let writerDone = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                writerMayStart.wait()
+                // Needs several growths, each waiting for the outer read below to end.
+                try? environment.write { transaction in
+                    for index: UInt32 in 0..<64 {
+                        try transaction.put(items, key: BigEndian.u32(index), value: [UInt8](repeating: 2, count: 4096))
+                    }
+                }
+                writerDone.signal()
+            }
+            try environment.read { _ in
+                writerMayStart.signal()
+                usleep(50_000)  // the growth is now waiting for this read
+                // A fanned-out read on another thread must not wait behind the pending growth.
+                let innerDone = DispatchSemaphore(value: 0)
+                Thread.detachNewThread {
+                    _ = try? environment.read { try $0.get(items, key: bytes("k")) }
+                    innerDone.signal()
+                }
+                #expect(innerDone.wait(timeout: .now() + 10) == .success)
+            }
+            #expect(writerDone.wait(timeout: .now() + 10) == .success)
+            #expect(try environment.entryCount(items) == 65)
         }
     }
 

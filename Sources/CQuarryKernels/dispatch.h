@@ -31,7 +31,9 @@ QK_DECLARE_LEVEL(avx512)
 #endif
 
 /* How many vectors ahead qk_dot_i8_gather prefetches. */
+#ifndef QK_GATHER_PREFETCH_AHEAD
 #define QK_GATHER_PREFETCH_AHEAD 2
+#endif
 
 /* Prefetches every cache line of a `bytes`-byte vector into all cache levels. */
 static inline void qk_prefetch_vector(const int8_t *p, size_t bytes) {

@@ -23,6 +23,19 @@ QK_INLINE QK_AVX512 __mmask64 byte_mask(size_t bytes) {
 
 /* ---- Hamming ---------------------------------------------------------------------------- */
 
+/* Streaming small codes from DRAM, a software prefetch into L2 (prefetcht2) about 2 KiB ahead
+ * measured 10-20% faster than the hardware prefetchers alone (AMD Zen 4, 64 MiB of 128-byte
+ * codes); prefetcht0 was 30% slower, and for 320-byte codes neither helped, so only the
+ * packed small-code loop uses it. Prefetches never fault, so running past the end is harmless. */
+#ifndef QK_STREAM_PREFETCH_BYTES
+#define QK_STREAM_PREFETCH_BYTES 2048
+#endif
+
+QK_INLINE void prefetch_stream(const uint8_t *p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch(p + QK_STREAM_PREFETCH_BYTES + off, 0, 1);
+}
+
 /* Per-lane popcounts of query ^ code, as 8 partial sums in 64-bit lanes. `full` 64-byte chunks
  * plus a masked tail of `tail` words; `qv` holds the query chunks. */
 QK_INLINE QK_AVX512 __m512i hamming_lanes(const __m512i *qv, const uint8_t *code, size_t full,
@@ -45,8 +58,8 @@ QK_INLINE QK_AVX512 __m512i hamming_lanes(const __m512i *qv, const uint8_t *code
  * Reduction trick: a distance fits in 16 bits (it is stored as uint16_t), and so does every
  * lane's partial sum. Four codes' lane sums are therefore packed into one 64-bit lane at bit
  * offsets 0, 16, 32, 48 without carries crossing fields, and a single horizontal add yields the
- * four distances already laid out as four consecutive little-endian uint16_t. Only valid when
- * code_bytes * 8 < 65536, which the caller checks. */
+ * four distances already laid out as four consecutive little-endian uint16_t (valid since
+ * code_bytes * 8 < 65536 here). */
 #define QK_MAX_QUERY_CHUNKS 5
 
 QK_INLINE QK_AVX512 void hamming_registers(const uint8_t *query, const uint8_t *codes,
@@ -58,17 +71,23 @@ QK_INLINE QK_AVX512 void hamming_registers(const uint8_t *query, const uint8_t *
     qv[full] = _mm512_maskz_loadu_epi64(tail, query + 64 * full);
 
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint8_t *c = codes + i * code_bytes;
-        __m512i d0 = hamming_lanes(qv, c, full, tail);
-        __m512i d1 = hamming_lanes(qv, c + code_bytes, full, tail);
-        __m512i d2 = hamming_lanes(qv, c + 2 * code_bytes, full, tail);
-        __m512i d3 = hamming_lanes(qv, c + 3 * code_bytes, full, tail);
-        __m512i packed = _mm512_or_si512(
-            _mm512_or_si512(d0, _mm512_slli_epi64(d1, 16)),
-            _mm512_or_si512(_mm512_slli_epi64(d2, 32), _mm512_slli_epi64(d3, 48)));
-        uint64_t four = (uint64_t)_mm512_reduce_add_epi64(packed);
-        __builtin_memcpy(out + i, &four, sizeof four);
+    /* Packing interleaves four codes' loads, which for codes over two cache lines measured up to
+     * 3x slower when streaming from DRAM (the hardware prefetchers lose the sequential
+     * stream); larger codes go one at a time, in address order. */
+    if (code_bytes <= 128) {
+        for (; i + 4 <= n; i += 4) {
+            const uint8_t *c = codes + i * code_bytes;
+            prefetch_stream(c, 4 * code_bytes);
+            __m512i d0 = hamming_lanes(qv, c, full, tail);
+            __m512i d1 = hamming_lanes(qv, c + code_bytes, full, tail);
+            __m512i d2 = hamming_lanes(qv, c + 2 * code_bytes, full, tail);
+            __m512i d3 = hamming_lanes(qv, c + 3 * code_bytes, full, tail);
+            __m512i packed = _mm512_or_si512(
+                _mm512_or_si512(d0, _mm512_slli_epi64(d1, 16)),
+                _mm512_or_si512(_mm512_slli_epi64(d2, 32), _mm512_slli_epi64(d3, 48)));
+            uint64_t four = (uint64_t)_mm512_reduce_add_epi64(packed);
+            __builtin_memcpy(out + i, &four, sizeof four);
+        }
     }
     for (; i < n; i++)
         out[i] = (uint16_t)_mm512_reduce_add_epi64(

@@ -14,7 +14,7 @@ public final class BPETokenizer: Tokenizer {
     /// The added tokens, matched literally in the input.
     public let addedTokens: [AddedToken]
 
-    private let merger: BytePairMerger
+    let merger: BytePairMerger
     /// Pre-tokens that are encoded as one token without running the merges: the whole
     /// vocabulary, or (for tokenizer.json files without `ignore_merges`) the tokens that the
     /// merges reproduce anyway.

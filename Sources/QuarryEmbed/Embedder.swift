@@ -35,7 +35,8 @@ public struct WindowEmbedding: Sendable {
 /// Inputs are sorted by length and encoded in packed batches of similar lengths (no padding);
 /// outputs come back in input order. Inputs longer than `maxTokens` are truncated with a
 /// message on stderr; `embedWindows` covers a long text with overlapping windows instead.
-/// Safe to share across threads; OpenBLAS parallelises each matrix product.
+/// Safe to share across threads (calls run concurrently); OpenBLAS parallelises each matrix
+/// product.
 public final class Embedder: Sendable {
     public let encoder: TransformerEncoder
     public let tokenizer: any Tokenizer
@@ -44,6 +45,15 @@ public final class Embedder: Sendable {
     /// Whether output vectors are L2-normalised.
     public let normalizes: Bool
     private let tokensPerBatch: Int
+
+    /// Loads the model and its tokenizer (`loadTokenizer(modelDirectory:)`) from `modelDirectory`.
+    /// `maxTokens` defaults to sentence-transformers' `max_seq_length` when the directory has a
+    /// `sentence_bert_config.json` (all-MiniLM-L6-v2: 256), else to `max_position_embeddings`.
+    public convenience init(modelDirectory: URL, maxTokens: Int? = nil) throws {
+        try self.init(
+            modelDirectory: modelDirectory, tokenizer: try loadTokenizer(modelDirectory: modelDirectory),
+            maxTokens: maxTokens)
+    }
 
     /// Loads the model in `modelDirectory` and uses `tokenizer` for its text.
     /// `maxTokens` defaults to sentence-transformers' `max_seq_length` when the directory has a
@@ -60,8 +70,8 @@ public final class Embedder: Sendable {
             throw EmbedderError.invalidMaxTokens(requested: chosen, minimum: minimum, maximum: limit)
         }
         self.maxTokens = chosen
-        // About 256 MB of feed-forward activations per batch, and never less than one sequence.
-        tokensPerBatch = max(chosen, min(8192, (1 << 26) / encoder.config.intermediateSize))
+        // About 256 MB of feed-forward activations per batch (a longer sequence gets a batch alone).
+        tokensPerBatch = min(8192, (1 << 26) / encoder.config.intermediateSize)
     }
 
     /// Width of the output vectors (before any Matryoshka truncation).

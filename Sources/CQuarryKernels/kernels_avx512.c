@@ -62,8 +62,9 @@ QK_INLINE QK_AVX512 __m512i hamming_lanes(const __m512i *qv, const uint8_t *code
  * code_bytes * 8 < 65536 here). */
 #define QK_MAX_QUERY_CHUNKS 5
 
-QK_INLINE QK_AVX512 void hamming_registers(const uint8_t *query, const uint8_t *codes,
-                                           size_t code_bytes, size_t n, uint16_t *out) {
+QK_INLINE QK_AVX512 void hamming_registers_impl(const uint8_t *query, const uint8_t *codes,
+                                                size_t code_bytes, size_t n, uint16_t *out,
+                                                const int prefetch) {
     const size_t full = code_bytes / 64;
     const __mmask8 tail = word_mask((code_bytes % 64) / 8);
     __m512i qv[QK_MAX_QUERY_CHUNKS + 1];
@@ -77,7 +78,7 @@ QK_INLINE QK_AVX512 void hamming_registers(const uint8_t *query, const uint8_t *
     if (code_bytes <= 128) {
         for (; i + 4 <= n; i += 4) {
             const uint8_t *c = codes + i * code_bytes;
-            prefetch_stream(c, 4 * code_bytes);
+            if (prefetch) prefetch_stream(c, 4 * code_bytes);
             __m512i d0 = hamming_lanes(qv, c, full, tail);
             __m512i d1 = hamming_lanes(qv, c + code_bytes, full, tail);
             __m512i d2 = hamming_lanes(qv, c + 2 * code_bytes, full, tail);
@@ -92,6 +93,18 @@ QK_INLINE QK_AVX512 void hamming_registers(const uint8_t *query, const uint8_t *
     for (; i < n; i++)
         out[i] = (uint16_t)_mm512_reduce_add_epi64(
             hamming_lanes(qv, codes + i * code_bytes, full, tail));
+}
+
+/* The prefetches cost about 20% when the codes are already in L2, so only scans of more than
+ * QK_STREAM_PREFETCH_MIN bytes (unlikely to be cache-resident) issue them. */
+#define QK_STREAM_PREFETCH_MIN (1u << 20)
+
+QK_INLINE QK_AVX512 void hamming_registers(const uint8_t *query, const uint8_t *codes,
+                                           size_t code_bytes, size_t n, uint16_t *out) {
+    if (code_bytes <= 128 && n * code_bytes > QK_STREAM_PREFETCH_MIN)
+        hamming_registers_impl(query, codes, code_bytes, n, out, 1);
+    else
+        hamming_registers_impl(query, codes, code_bytes, n, out, 0);
 }
 
 /* Any code size: the query is re-read from L1 for every code. Distances are truncated to 16

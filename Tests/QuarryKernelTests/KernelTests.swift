@@ -54,6 +54,24 @@ struct KernelTests {
         }
     }
 
+    /// Scans over 1 MiB take the AVX-512 path that prefetches ahead.
+    @Test(arguments: supportedLevels)
+    func hammingLargeScan(level: Int32) {
+        var rng = SplitMix64(seed: 0x4C41_5247 + UInt64(level))
+        for (codeBytes, n) in [(128, 8_300), (64, 16_400), (96, 11_001)] {
+            let query = UnalignedBuffer(random: codeBytes, using: &rng)
+            let codes = UnalignedBuffer(random: codeBytes * n, using: &rng)
+            var out = [UInt16](repeating: 0xFFFF, count: n)
+            atLevel(level) { qk_hamming_batch(query.bytes, codes.bytes, codeBytes, n, &out) }
+            var mismatches = 0
+            for i in 0..<n
+            where Int(out[i]) != popcount(query.bytes, codes.bytes + i * codeBytes, bytes: codeBytes, xor: true) {
+                mismatches += 1
+            }
+            #expect(mismatches == 0, "level \(level) code_bytes \(codeBytes) n \(n)")
+        }
+    }
+
     @Test(arguments: supportedLevels)
     func hammingExtremes(level: Int32) {
         for codeBytes in [8, 64, 128, 320, 1024] {

@@ -46,9 +46,8 @@ public final class Embedder: Sendable {
     public let normalizes: Bool
     private let tokensPerBatch: Int
 
-    /// Loads the model and its tokenizer (`loadTokenizer(modelDirectory:)`) from `modelDirectory`.
-    /// `maxTokens` defaults to sentence-transformers' `max_seq_length` when the directory has a
-    /// `sentence_bert_config.json` (all-MiniLM-L6-v2: 256), else to `max_position_embeddings`.
+    /// Loads the model and its tokenizer (`loadTokenizer(modelDirectory:)`) from `modelDirectory`;
+    /// `maxTokens` as in `init(modelDirectory:tokenizer:maxTokens:)`.
     public convenience init(modelDirectory: URL, maxTokens: Int? = nil) throws {
         try self.init(
             modelDirectory: modelDirectory, tokenizer: try loadTokenizer(modelDirectory: modelDirectory),
@@ -159,7 +158,7 @@ public final class Embedder: Sendable {
             warn("\(splitDocuments) document(s) longer than \(maxTokens) tokens were split into several context windows at chunk boundaries")
         }
         if truncatedChunks > 0 {
-            warn("\(truncatedChunks) chunk(s) longer than \(maxTokens) tokens were truncated")
+            warn("\(truncatedChunks) chunk(s) too long for one \(maxTokens)-token window were truncated")
         }
 
         var results = documents.map { _ in [[Float]]() }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import QuarryEmbed
@@ -8,6 +9,21 @@ import Testing
         // values whose scaled tanh is exact enough: 0 → 0, large → ±127.
         #expect(Quantization.int8Tanh([0, 50, -50, 0.5]) == [0, 127, -127, 59])
         #expect(Quantization.int8Tanh([-0.0]) == [0])
+    }
+
+    @Test func int8MatchesTorch() throws {
+        // The probe's last 4 × 254 values sit next to rounding ties of tanh(x) * 127, where a
+        // one-ulp difference between torch's and libm's tanh decides; the rest are random.
+        let probe = try #require(try EncoderFixtures.json("tiny-qwen3-reference.json")["int8_probe"] as? [String: Any])
+        let values = floats(probe["values"])
+        let expected = integers(probe["int8"])
+        let differences = zip(Quantization.int8Tanh(values), expected).map { abs(Int($0) - $1) }
+        let randomCount = values.count - 4 * 254
+        let offOnRandom = differences[..<randomCount].filter { $0 != 0 }.count
+        let offNearTies = differences[randomCount...].filter { $0 != 0 }.count
+        print("INT8 vs torch: \(offOnRandom) of \(randomCount) random values and \(offNearTies) of \(4 * 254) near-tie values one step off")
+        #expect(differences.allSatisfy { $0 <= 1 })
+        #expect(Double(offOnRandom) <= 0.001 * Double(randomCount))
     }
 
     @Test func binaryAndBitOrders() {

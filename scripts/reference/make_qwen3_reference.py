@@ -17,6 +17,9 @@ Writes into Tests/QuarryEmbedTests/Fixtures/:
                     numpy.packbits(x >= 0) of the pooled vectors
       late_chunking: documents (lists of chunks) joined with the separator, the joined ids, and
                     the model card's extract_chunks_from_concatenated chunk vectors
+      int8_probe:   quantize_int8_tanh of 20,000 float32 values: random ones, and ones whose
+                    tanh(x) * 127 lies next to a rounding tie (k + 0.5), where torch's and libm's
+                    tanh may round differently
 
 Usage: python3 scripts/reference/make_qwen3_reference.py   (needs torch, transformers, numpy)
 """
@@ -210,6 +213,14 @@ def main():
     chunk_hidden = forward(model, chunk_ids, chunk_mask)
     chunk_vectors = extract_chunks_from_concatenated(chunk_ids, chunk_hidden, chunk_mask, SEPARATOR)
 
+    probe_generator = torch.Generator().manual_seed(7)
+    ties = torch.atanh((torch.arange(-127, 127, dtype=torch.float64) + 0.5) / 127).float()
+    probe = torch.cat([
+        torch.randn(20000 - 4 * len(ties), generator=probe_generator) * 1.5,
+        ties, torch.nextafter(ties, ties + 1), torch.nextafter(ties, ties - 1), -ties,
+    ])
+    probe_int8 = quantize_int8_tanh(probe)
+
     def rounded(t):
         return [float(f"{v:.8g}") for v in t.reshape(-1).tolist()]
 
@@ -222,6 +233,10 @@ def main():
         "int8": [[int(v) for v in row] for row in int8.tolist()],
         "binary": [[int(v) for v in row] for row in binary.tolist()],
         "ubinary": ubinary.tolist(),
+        "int8_probe": {
+            "values": [float(f"{v:.9g}") for v in probe.tolist()],
+            "int8": [int(v) for v in probe_int8.tolist()],
+        },
         "late_chunking": {
             "documents": documents,
             "joined": joined,

@@ -17,7 +17,9 @@ extension BPETokenizer {
             "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
         ]
         let tools = ["<tool_call>", "</tool_call>"]
-        let fillInTheMiddle = ["<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"]
+        let fillInTheMiddle = [
+            "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+        ]
         let rest = ["<tool_response>", "</tool_response>", "<think>", "</think>"]
         let flagged =
             specials.map { ($0, true) } + tools.map { ($0, false) } + fillInTheMiddle.map { ($0, true) }
@@ -86,7 +88,8 @@ extension BPETokenizer {
             guard let left = vocabulary[pair.left], let right = vocabulary[pair.right],
                 let merged = vocabulary[pair.left + pair.right]
             else {
-                throw json.malformed("merge \(rank) (\(pair.left) \(pair.right)) uses a token that is not in the vocabulary")
+                throw json.malformed(
+                    "merge \(rank) (\(pair.left) \(pair.right)) uses a token that is not in the vocabulary")
             }
             merger.addMerge(.init(left: Int32(left), right: Int32(right), merged: Int32(merged)), rank: UInt32(rank))
         }
@@ -131,7 +134,8 @@ extension BPETokenizer {
             case "Split":
                 let pattern = (step["pattern"] as? [String: Any])?["Regex"] as? String
                 guard pattern == qwenPreTokenizationPattern, step["behavior"] as? String == "Isolated" else {
-                    throw json.unsupported("pre-tokenization Split \(pattern ?? "?") (supported: Qwen2's pattern, isolated)")
+                    throw json.unsupported(
+                        "pre-tokenization Split \(pattern ?? "?") (supported: Qwen2's pattern, isolated)")
                 }
                 hasQwenSplit = true
             case "ByteLevel":

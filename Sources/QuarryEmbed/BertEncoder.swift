@@ -40,7 +40,8 @@ struct BertNetwork: EncoderNetwork {
             )
         }
         wordEmbeddings = try store.tensor("embeddings.word_embeddings.weight", shape: [config.vocabularySize, hidden])
-        positionEmbeddings = try store.tensor("embeddings.position_embeddings.weight", shape: [config.maxPositions, hidden])
+        positionEmbeddings = try store.tensor(
+            "embeddings.position_embeddings.weight", shape: [config.maxPositions, hidden])
         tokenTypeEmbeddings = try store.tensor(
             "embeddings.token_type_embeddings.weight", shape: [config.typeVocabularySize, hidden])
         (embeddingNormWeight, embeddingNormBias) = try norm("embeddings.LayerNorm")
@@ -52,10 +53,13 @@ struct BertNetwork: EncoderNetwork {
                 query: try Linear(store, prefix + "attention.self.query", inputSize: hidden, outputSize: hidden),
                 key: try Linear(store, prefix + "attention.self.key", inputSize: hidden, outputSize: hidden),
                 value: try Linear(store, prefix + "attention.self.value", inputSize: hidden, outputSize: hidden),
-                attentionOutput: try Linear(store, prefix + "attention.output.dense", inputSize: hidden, outputSize: hidden),
+                attentionOutput: try Linear(
+                    store, prefix + "attention.output.dense", inputSize: hidden, outputSize: hidden),
                 attentionNormWeight: attentionNorm.0, attentionNormBias: attentionNorm.1,
-                intermediate: try Linear(store, prefix + "intermediate.dense", inputSize: hidden, outputSize: config.intermediateSize),
-                output: try Linear(store, prefix + "output.dense", inputSize: config.intermediateSize, outputSize: hidden),
+                intermediate: try Linear(
+                    store, prefix + "intermediate.dense", inputSize: hidden, outputSize: config.intermediateSize),
+                output: try Linear(
+                    store, prefix + "output.dense", inputSize: config.intermediateSize, outputSize: hidden),
                 outputNormWeight: outputNorm.0, outputNormBias: outputNorm.1)
         }
     }
@@ -74,8 +78,9 @@ struct BertNetwork: EncoderNetwork {
             let tokenType = tokenTypeEmbeddings.values
             for i in 0..<hidden { target[i] = word[i] + tokenType[i] + position[i] }
         }
-        layerNorm(states, rows: tokenCount, width: hidden, weight: embeddingNormWeight,
-                  bias: embeddingNormBias, epsilon: epsilon)
+        layerNorm(
+            states, rows: tokenCount, width: hidden, weight: embeddingNormWeight,
+            bias: embeddingNormBias, epsilon: epsilon)
 
         let queries = scratchBuffer(tokenCount * hidden)
         defer { queries.deallocate() }
@@ -103,13 +108,15 @@ struct BertNetwork: EncoderNetwork {
                     scores: scores, scoreCapacity: scoreCapacity)
             }
             layer.attentionOutput.apply(attended, rows: tokenCount, into: states, accumulate: true)
-            layerNorm(states, rows: tokenCount, width: hidden, weight: layer.attentionNormWeight,
-                      bias: layer.attentionNormBias, epsilon: epsilon)
+            layerNorm(
+                states, rows: tokenCount, width: hidden, weight: layer.attentionNormWeight,
+                bias: layer.attentionNormBias, epsilon: epsilon)
             layer.intermediate.apply(states, rows: tokenCount, into: intermediate)
             activate(intermediate, count: tokenCount * config.intermediateSize, config.activation)
             layer.output.apply(intermediate, rows: tokenCount, into: states, accumulate: true)
-            layerNorm(states, rows: tokenCount, width: hidden, weight: layer.outputNormWeight,
-                      bias: layer.outputNormBias, epsilon: epsilon)
+            layerNorm(
+                states, rows: tokenCount, width: hidden, weight: layer.outputNormWeight,
+                bias: layer.outputNormBias, epsilon: epsilon)
         }
         return result
     }

@@ -155,7 +155,9 @@ public final class Embedder: Sendable {
             if windows.count - windowsBefore > 1 { splitDocuments += 1 }
         }
         if splitDocuments > 0 {
-            warn("\(splitDocuments) document(s) longer than \(maxTokens) tokens were split into several context windows at chunk boundaries")
+            warn(
+                "\(splitDocuments) document(s) longer than \(maxTokens) tokens were split into several context windows at chunk boundaries"
+            )
         }
         if truncatedChunks > 0 {
             warn("\(truncatedChunks) chunk(s) too long for one \(maxTokens)-token window were truncated")
@@ -194,7 +196,9 @@ public final class Embedder: Sendable {
     private func reportTruncation(lengths: [Int]) {
         let long = lengths.filter { $0 > bodyCapacity }
         guard let longest = long.max() else { return }
-        warn("\(long.count) input(s) longer than \(maxTokens) tokens (longest \(longest + maxTokens - bodyCapacity)) were truncated to \(maxTokens); use embedWindows or late chunking to cover long documents")
+        warn(
+            "\(long.count) input(s) longer than \(maxTokens) tokens (longest \(longest + maxTokens - bodyCapacity)) were truncated to \(maxTokens); use embedWindows or late chunking to cover long documents"
+        )
     }
 
     private func finish(_ vector: [Float]) -> [Float] {

@@ -89,7 +89,8 @@ public struct ModelConfig: Sendable {
         case .bert:
             keyValueHeadCount = headCount
             guard hiddenSize % headCount == 0 else {
-                throw ModelLoadingError.invalidConfig(path: path, reason: "hidden_size not divisible by num_attention_heads")
+                throw ModelLoadingError.invalidConfig(
+                    path: path, reason: "hidden_size not divisible by num_attention_heads")
             }
             headDimension = hiddenSize / headCount
             normEpsilon = try number("layer_norm_eps", default: 1e-12)

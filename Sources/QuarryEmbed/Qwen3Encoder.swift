@@ -38,16 +38,22 @@ struct Qwen3Network: EncoderNetwork {
             let prefix = "layers.\(index)."
             return Qwen3Layer(
                 inputNorm: try store.tensor(prefix + "input_layernorm.weight", shape: [hidden]),
-                query: try Linear(store, prefix + "self_attn.q_proj", inputSize: hidden, outputSize: config.headCount * d),
-                key: try Linear(store, prefix + "self_attn.k_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d),
-                value: try Linear(store, prefix + "self_attn.v_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d),
-                output: try Linear(store, prefix + "self_attn.o_proj", inputSize: config.headCount * d, outputSize: hidden),
+                query: try Linear(
+                    store, prefix + "self_attn.q_proj", inputSize: hidden, outputSize: config.headCount * d),
+                key: try Linear(
+                    store, prefix + "self_attn.k_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d),
+                value: try Linear(
+                    store, prefix + "self_attn.v_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d),
+                output: try Linear(
+                    store, prefix + "self_attn.o_proj", inputSize: config.headCount * d, outputSize: hidden),
                 queryNorm: try store.tensor(prefix + "self_attn.q_norm.weight", shape: [d]),
                 keyNorm: try store.tensor(prefix + "self_attn.k_norm.weight", shape: [d]),
                 postAttentionNorm: try store.tensor(prefix + "post_attention_layernorm.weight", shape: [hidden]),
-                gate: try Linear(store, prefix + "mlp.gate_proj", inputSize: hidden, outputSize: config.intermediateSize),
+                gate: try Linear(
+                    store, prefix + "mlp.gate_proj", inputSize: hidden, outputSize: config.intermediateSize),
                 up: try Linear(store, prefix + "mlp.up_proj", inputSize: hidden, outputSize: config.intermediateSize),
-                down: try Linear(store, prefix + "mlp.down_proj", inputSize: config.intermediateSize, outputSize: hidden))
+                down: try Linear(
+                    store, prefix + "mlp.down_proj", inputSize: config.intermediateSize, outputSize: hidden))
         }
         finalNorm = try store.tensor("norm.weight", shape: [hidden])
         let theta = config.ropeTheta
@@ -90,10 +96,12 @@ struct Qwen3Network: EncoderNetwork {
             layer.query.apply(normed, rows: tokenCount, into: queries)
             layer.key.apply(normed, rows: tokenCount, into: keys)
             layer.value.apply(normed, rows: tokenCount, into: values)
-            rmsNorm(queries, into: queries, rows: tokenCount * shape.heads, width: d,
-                    weight: layer.queryNorm, epsilon: epsilon)
-            rmsNorm(keys, into: keys, rows: tokenCount * shape.keyValueHeads, width: d,
-                    weight: layer.keyNorm, epsilon: epsilon)
+            rmsNorm(
+                queries, into: queries, rows: tokenCount * shape.heads, width: d,
+                weight: layer.queryNorm, epsilon: epsilon)
+            rmsNorm(
+                keys, into: keys, rows: tokenCount * shape.keyValueHeads, width: d,
+                weight: layer.keyNorm, epsilon: epsilon)
             rotation.apply(to: queries, heads: shape.heads, positions: positions)
             rotation.apply(to: keys, heads: shape.keyValueHeads, positions: positions)
             for sequence in 0..<batch.count {
@@ -107,12 +115,14 @@ struct Qwen3Network: EncoderNetwork {
             }
             layer.output.apply(attended, rows: tokenCount, into: residual, accumulate: true)
 
-            rmsNorm(residual, into: normed, rows: tokenCount, width: hidden,
-                    weight: layer.postAttentionNorm, epsilon: epsilon)
+            rmsNorm(
+                residual, into: normed, rows: tokenCount, width: hidden,
+                weight: layer.postAttentionNorm, epsilon: epsilon)
             layer.gate.apply(normed, rows: tokenCount, into: gate)
             layer.up.apply(normed, rows: tokenCount, into: up)
-            gatedActivation(gate: gate, up: up, count: tokenCount * config.intermediateSize,
-                            config.activation)
+            gatedActivation(
+                gate: gate, up: up, count: tokenCount * config.intermediateSize,
+                config.activation)
             layer.down.apply(gate, rows: tokenCount, into: residual, accumulate: true)
         }
         rmsNorm(residual, into: residual, rows: tokenCount, width: hidden, weight: finalNorm, epsilon: epsilon)

@@ -143,7 +143,9 @@ final class SafeTensorsFile: @unchecked Sendable {  // the mapping is never writ
                 throw fail("entry \(name) spans bytes \(start)..<\(end) outside the \(dataLength)-byte data section")
             }
             if let dtype, end - start != shape.reduce(1, *) * dtype.byteCount {
-                throw fail("entry \(name) holds \(end - start) bytes, its shape \(shape) needs \(shape.reduce(1, *) * dtype.byteCount)")
+                throw fail(
+                    "entry \(name) holds \(end - start) bytes, its shape \(shape) needs \(shape.reduce(1, *) * dtype.byteCount)"
+                )
             }
             entries[name] = Entry(dtypeName: dtypeName, dtype: dtype, shape: shape, byteOffset: dataStart + start)
         }

@@ -124,7 +124,8 @@ extension WordPieceTokenizer {
         for (token, id) in vocabulary where ids[token] == nil { ids[token] = id }
         func required(_ token: String) throws -> Int32 {
             guard let id = ids[token] else {
-                throw TokenizerLoadingError.malformed(file: vocabularyFile, reason: "no \(token) token in the vocabulary")
+                throw TokenizerLoadingError.malformed(
+                    file: vocabularyFile, reason: "no \(token) token in the vocabulary")
             }
             return id
         }
@@ -155,10 +156,12 @@ extension WordPieceTokenizer {
         }
         let unknown = try id(of: model["unk_token"] as? String ?? "[UNK]", "unknown")
 
-        var normalizer = BertTextNormalizer(cleansText: false, separatesChineseCharacters: false, stripsAccents: false, lowercases: false)
+        var normalizer = BertTextNormalizer(
+            cleansText: false, separatesChineseCharacters: false, stripsAccents: false, lowercases: false)
         if let settings = json.normalizer {
             guard settings["type"] as? String == "BertNormalizer" else {
-                throw json.unsupported("WordPiece with normalizer \(settings["type"] ?? "?") (supported: BertNormalizer)")
+                throw json.unsupported(
+                    "WordPiece with normalizer \(settings["type"] ?? "?") (supported: BertNormalizer)")
             }
             normalizer.cleansText = settings["clean_text"] as? Bool ?? true
             normalizer.separatesChineseCharacters = settings["handle_chinese_chars"] as? Bool ?? true
@@ -166,11 +169,13 @@ extension WordPieceTokenizer {
             normalizer.stripsAccents = settings["strip_accents"] as? Bool ?? normalizer.lowercases
         }
         guard json.preTokenizer?["type"] as? String == "BertPreTokenizer" else {
-            throw json.unsupported("WordPiece with pre-tokenizer \(json.preTokenizer?["type"] ?? "none") (supported: BertPreTokenizer)")
+            throw json.unsupported(
+                "WordPiece with pre-tokenizer \(json.preTokenizer?["type"] ?? "none") (supported: BertPreTokenizer)")
         }
         self.init(
             vocabulary: vocabulary, continuationPrefix: model["continuing_subword_prefix"] as? String ?? "##",
-            unknownToken: unknown, classToken: try id(of: "[CLS]", "class"), separatorToken: try id(of: "[SEP]", "separator"),
+            unknownToken: unknown, classToken: try id(of: "[CLS]", "class"),
+            separatorToken: try id(of: "[SEP]", "separator"),
             padToken: try id(of: "[PAD]", "padding"),
             maxInputCharactersPerWord: model["max_input_chars_per_word"] as? Int ?? 100,
             normalizer: normalizer, addedTokens: json.addedTokens)

@@ -249,7 +249,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private func growMap() throws {
         let current = mapSize
         guard current < maxMapSize else { throw StoreError.mapFull(limit: maxMapSize, path: directory) }
-        try resizeMap(to: min(current.multipliedReportingOverflow(by: 2).partialValue, maxMapSize), operation: "grow map")
+        try resizeMap(
+            to: min(current.multipliedReportingOverflow(by: 2).partialValue, maxMapSize), operation: "grow map")
     }
 
     /// `mdb_env_set_mapsize` with no transaction of this process live (0 adopts the size on disk).
@@ -389,9 +390,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
             throw fail(.lmdb(code: errno, operation: "open environment", path: directory))
         }
         if Int(dataStatus.st_size) < requiredBytes {
-            throw fail(.notAnLMDBEnvironment(
-                path: directory,
-                reason: "data.mdb is truncated (\(dataStatus.st_size) bytes; its pages need \(requiredBytes))"))
+            throw fail(
+                .notAnLMDBEnvironment(
+                    path: directory,
+                    reason: "data.mdb is truncated (\(dataStatus.st_size) bytes; its pages need \(requiredBytes))"))
         }
         return Opened(environment: environment, identity: identity, mapSize: info.me_mapsize)
     }

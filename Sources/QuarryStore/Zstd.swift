@@ -53,7 +53,8 @@ public enum Zstd {
             if ZSTD_isError(result) != 0 || result != size { failure = result } else { count = result }
         }
         if let failure {
-            let reason = ZSTD_isError(failure) != 0 ? errorName(failure) : "\(failure) bytes where the frame declares \(size)"
+            let reason =
+                ZSTD_isError(failure) != 0 ? errorName(failure) : "\(failure) bytes where the frame declares \(size)"
             throw StoreError.corruptData("zstd frame does not decode: \(reason)")
         }
         return bytes

@@ -51,8 +51,10 @@ func integers(_ value: Any?) -> [Int] { (value as? [Any] ?? []).map { ($0 as! NS
     @Test func convertsHalfAndBFloat16() throws {
         let url = try temporaryDirectory().appendingPathComponent("model.safetensors")
         // F16: 1.0, -2.0, 65504 (max), 2^-24 (smallest subnormal); BF16: 1.0, -3.0
-        let header = #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#
-        try writeFile(url, header: header, payload: [0x00, 0x3C, 0x00, 0xC0, 0xFF, 0x7B, 0x01, 0x00, 0x80, 0x3F, 0x40, 0xC0])
+        let header =
+            #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#
+        try writeFile(
+            url, header: header, payload: [0x00, 0x3C, 0x00, 0xC0, 0xFF, 0x7B, 0x01, 0x00, 0x80, 0x3F, 0x40, 0xC0])
         let file = try SafeTensorsFile(path: url.path)
         let half = try #require(try file.tensor("h"))
         #expect(Array(UnsafeBufferPointer(start: half.values, count: 4)) == [1, -2, 65504, 0x1p-24])
@@ -67,9 +69,13 @@ func integers(_ value: Any?) -> [Int] { (value as? [Any] ?? []).map { ($0 as! NS
         #expect(throws: ModelLoadingError.self) { try SafeTensorsFile(path: url.path) }
         try writeFile(url, header: "[1, 2]", payload: [])
         #expect(throws: ModelLoadingError.self) { try SafeTensorsFile(path: url.path) }
-        try writeFile(url, header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, payload: Array(repeating: 0, count: 8))
+        try writeFile(
+            url, header: #"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+            payload: Array(repeating: 0, count: 8))
         #expect(throws: ModelLoadingError.self) { try SafeTensorsFile(path: url.path) }
-        try writeFile(url, header: #"{"x":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, payload: Array(repeating: 0, count: 8))
+        try writeFile(
+            url, header: #"{"x":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#,
+            payload: Array(repeating: 0, count: 8))
         let file = try SafeTensorsFile(path: url.path)  // other dtypes may be present, just not used
         #expect(throws: ModelLoadingError.self) { try file.tensor("x") }
     }

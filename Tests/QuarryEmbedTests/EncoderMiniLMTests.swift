@@ -29,7 +29,8 @@ import Testing
         #expect(embedder.maxTokens == 256)
         #expect(embedder.normalizes)
         let texts = try JSONDecoder().decode(
-            [String].self, from: Data(contentsOf: EncoderFixtures.directory.appendingPathComponent("minilm-sentences.json")))
+            [String].self,
+            from: Data(contentsOf: EncoderFixtures.directory.appendingPathComponent("minilm-sentences.json")))
         let expected = try readFloat32Matrix(
             EncoderFixtures.directory.appendingPathComponent("minilm-reference.npy"), columns: embedder.dimension)
         let vectors = try embedder.embed(texts)

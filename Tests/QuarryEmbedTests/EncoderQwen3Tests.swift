@@ -56,7 +56,9 @@ import Testing
         print("tiny Qwen3 INT8: \(offByOne) of \(components) components one step off")
         #expect(Double(offByOne) <= 0.001 * Double(components))
         #expect(vectors.map { Quantization.binary($0).map(Int.init) } == (reference["binary"] as! [Any]).map(integers))
-        #expect(vectors.map { Quantization.packedBitsMSBFirst($0).map(Int.init) } == (reference["ubinary"] as! [Any]).map(integers))
+        #expect(
+            vectors.map { Quantization.packedBitsMSBFirst($0).map(Int.init) }
+                == (reference["ubinary"] as! [Any]).map(integers))
 
         // On the reference's own pooled vectors the quantizers must agree exactly.
         let referencePooled = (reference["pooled"] as! [Any]).map(floats)
@@ -72,7 +74,8 @@ import Testing
         let hidden = try encoder.lastHiddenStates(joined)
         var worst = 1.0
         for (document, states) in hidden.enumerated() {
-            let chunks = Pooling.lateChunks(tokens: joined[document], hiddenStates: states, width: width, separator: separator)
+            let chunks = Pooling.lateChunks(
+                tokens: joined[document], hiddenStates: states, width: width, separator: separator)
             #expect(chunks.count == expected[document].count)
             for (actual, wanted) in zip(chunks, expected[document]) {
                 if wanted.allSatisfy({ $0 == 0 }) {

@@ -21,7 +21,9 @@ import Testing
         let randomCount = values.count - 4 * 254
         let offOnRandom = differences[..<randomCount].filter { $0 != 0 }.count
         let offNearTies = differences[randomCount...].filter { $0 != 0 }.count
-        print("INT8 vs torch: \(offOnRandom) of \(randomCount) random values and \(offNearTies) of \(4 * 254) near-tie values one step off")
+        print(
+            "INT8 vs torch: \(offOnRandom) of \(randomCount) random values and \(offNearTies) of \(4 * 254) near-tie values one step off"
+        )
         #expect(differences.allSatisfy { $0 <= 1 })
         #expect(Double(offOnRandom) <= 0.001 * Double(randomCount))
     }

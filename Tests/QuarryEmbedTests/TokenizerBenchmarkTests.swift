@@ -35,14 +35,17 @@ struct TokenizerBenchmarkTests {
         let seconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
         print(
             "\(name): \(tokens) tokens from \(bytes / 1_000_000) MB in \(String(format: "%.2f", seconds)) s = "
-                + "\(Int(Double(tokens) / seconds)) tokens/s, \(String(format: "%.1f", Double(bytes) / seconds / 1e6)) MB/s")
+                + "\(Int(Double(tokens) / seconds)) tokens/s, \(String(format: "%.1f", Double(bytes) / seconds / 1e6)) MB/s"
+        )
     }
 
     @Test func throughput() throws {
         let texts = try benchmarkText()
         let clock = ContinuousClock()
         var qwen: BPETokenizer?
-        print("Qwen ranks load: \(try clock.measure { qwen = try BPETokenizer(tiktokenFile: TokenizerTestData.qwenRanksFile) })")
+        print(
+            "Qwen ranks load: \(try clock.measure { qwen = try BPETokenizer(tiktokenFile: TokenizerTestData.qwenRanksFile) })"
+        )
         var bert: WordPieceTokenizer?
         print("BERT tokenizer.json load: \(try clock.measure { bert = try TokenizerTestData.bert() })")
         measure("Qwen BPE (cold cache)", qwen!, texts)

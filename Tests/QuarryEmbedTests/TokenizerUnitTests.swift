@@ -35,7 +35,8 @@ import Testing
 
     @Test func loadTokenizerChoosesByFiles() throws {
         try TokenizerTestData.requireModelFile(TokenizerTestData.qwenRanksFile)
-        try TokenizerTestData.requireModelFile(TokenizerTestData.miniLMDirectory.appendingPathComponent("tokenizer.json"))
+        try TokenizerTestData.requireModelFile(
+            TokenizerTestData.miniLMDirectory.appendingPathComponent("tokenizer.json"))
         #expect(try loadTokenizer(modelDirectory: TokenizerTestData.qwenDirectory) is BPETokenizer)
         #expect(try loadTokenizer(modelDirectory: TokenizerTestData.miniLMDirectory) is WordPieceTokenizer)
 
@@ -60,7 +61,10 @@ import Testing
 
         let ranksFile = directory.appendingPathComponent("broken.tiktoken")
         try "IQ== 0\nnot a rank line\n".write(to: ranksFile, atomically: true, encoding: .utf8)
-        #expect(throws: TokenizerLoadingError.malformed(file: ranksFile, reason: "line 2 is not \"base64(token bytes) rank\"")) {
+        #expect(
+            throws: TokenizerLoadingError.malformed(
+                file: ranksFile, reason: "line 2 is not \"base64(token bytes) rank\"")
+        ) {
             try loadTokenizer(modelDirectory: directory)
         }
 
@@ -74,7 +78,10 @@ import Testing
         }
 
         try #"{"model": {"type": "Unigram", "vocab": []}}"#.write(to: tokenizerJSON, atomically: true, encoding: .utf8)
-        #expect(throws: TokenizerLoadingError.unsupported(file: tokenizerJSON, reason: "model type Unigram (supported: BPE, WordPiece)")) {
+        #expect(
+            throws: TokenizerLoadingError.unsupported(
+                file: tokenizerJSON, reason: "model type Unigram (supported: BPE, WordPiece)")
+        ) {
             try loadTokenizer(modelDirectory: directory)
         }
     }
@@ -85,7 +92,9 @@ import Testing
         var vocabulary: [String] = []
         for byte in 0...255 {
             let scalar = ByteLevelAlphabet.unicodeToByte.first { $0.value == UInt8(byte) }!.key
-            vocabulary.append("\"\(String(Character(scalar)).unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined())\": \(byte)")
+            vocabulary.append(
+                "\"\(String(Character(scalar)).unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined())\": \(byte)"
+            )
         }
         vocabulary += ["\"ab\": 256", "\"abab\": 257", "\"Ġab\": 258"]
         let merges = [mergeForm("a", "b"), mergeForm("ab", "ab"), mergeForm("Ġ", "ab")]

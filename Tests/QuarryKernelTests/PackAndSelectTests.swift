@@ -90,8 +90,9 @@ struct PackAndSelectTests {
             for maxValue: UInt16 in [0, 5, 1024] {
                 let d = (0..<n).map { _ in UInt16.random(in: 0...maxValue, using: &rng) }
                 for m in [1, 2, 10, n - 1, n] where m >= 1 {
-                    #expect(Self.select(d, m: m, maxValue: maxValue) == Self.referenceSelect(d, m: m),
-                            "n \(n) max \(maxValue) m \(m)")
+                    #expect(
+                        Self.select(d, m: m, maxValue: maxValue) == Self.referenceSelect(d, m: m),
+                        "n \(n) max \(maxValue) m \(m)")
                 }
             }
         }

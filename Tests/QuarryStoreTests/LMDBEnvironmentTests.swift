@@ -61,7 +61,8 @@ import Testing
             try environment.write { transaction in
                 for list in numbers {
                     for block: UInt32 in [3, 0, 1] {
-                        try transaction.put(lists, key: BigEndian.u32u32(list, block), value: BigEndian.u32(list &+ block))
+                        try transaction.put(
+                            lists, key: BigEndian.u32u32(list, block), value: BigEndian.u32(list &+ block))
                     }
                 }
             }
@@ -119,7 +120,8 @@ import Testing
                 for number: UInt64 in [1, 2, 5, 9] {
                     #expect(try transaction.put(ordered, key: BigEndian.u64(number), value: [], append: true))
                 }
-                #expect(try !transaction.put(ordered, key: BigEndian.u64(9), value: [1], noOverwrite: true, append: true))
+                #expect(
+                    try !transaction.put(ordered, key: BigEndian.u64(9), value: [1], noOverwrite: true, append: true))
                 let error = #expect(throws: StoreError.self) {
                     try transaction.put(ordered, key: BigEndian.u64(3), value: [], append: true)
                 }
@@ -398,11 +400,13 @@ import Testing
                 do {
                     for round in 0..<15 {
                         try environment.write { transaction in
-                            let current = try transaction.get(counters, key: bytes("n")).map { BigEndian.readU64(from: $0) } ?? 0
+                            let current =
+                                try transaction.get(counters, key: bytes("n")).map { BigEndian.readU64(from: $0) } ?? 0
                             try transaction.put(counters, key: bytes("n"), value: BigEndian.u64(current + 1))
                             // Grow the map now and then, while other threads read and wait to write.
                             let filler = [UInt8](repeating: 0, count: 4096)
-                            try transaction.put(counters, key: BigEndian.u32u32(UInt32(thread), UInt32(round)), value: filler)
+                            try transaction.put(
+                                counters, key: BigEndian.u32u32(UInt32(thread), UInt32(round)), value: filler)
                         }
                         _ = try environment.read { try $0.get(counters, key: bytes("n")) }
                     }
@@ -427,7 +431,8 @@ import Testing
                 #expect(throws: StoreError.keyTooLarge(size: 512, max: 511)) {
                     try transaction.put(items, key: [UInt8](repeating: 1, count: 512), value: [1])
                 }
-                #expect(throws: StoreError.invalidKey(reason: "keys must not be empty", operation: "put into 'items'")) {
+                #expect(throws: StoreError.invalidKey(reason: "keys must not be empty", operation: "put into 'items'"))
+                {
                     try transaction.put(items, key: [], value: [1])
                 }
                 #expect(throws: StoreError.self) { try transaction.put(numbered, key: [1, 2, 3], value: [1]) }
@@ -478,7 +483,9 @@ import Testing
                 for index: UInt32 in 0..<2000 { try transaction.put(items, key: BigEndian.u32(index), value: payload) }
             }
             try environment.write { transaction in
-                for index: UInt32 in 0..<2000 where index % 4 != 0 { try transaction.delete(items, key: BigEndian.u32(index)) }
+                for index: UInt32 in 0..<2000 where index % 4 != 0 {
+                    try transaction.delete(items, key: BigEndian.u32(index))
+                }
             }
             try environment.copyCompacted(to: copy)
             let copied = try LMDBEnvironment(directory: copy, options: .init(readOnly: true))

@@ -29,7 +29,9 @@ func value(_ environment: LMDBEnvironment, _ database: LMDBDatabase, _ key: [UIn
 /// Whether two byte arrays are equal (memcmp: element-wise `==` is slow on megabytes in debug builds).
 func sameBytes(_ first: [UInt8], _ second: [UInt8]) -> Bool {
     first.count == second.count
-        && first.withUnsafeBytes { a in second.withUnsafeBytes { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+        && first.withUnsafeBytes { a in
+            second.withUnsafeBytes { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
 }
 
 /// Deterministic pseudo-random bytes (xorshift), cheap even in debug builds.

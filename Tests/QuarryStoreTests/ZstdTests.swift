@@ -48,7 +48,9 @@ import Testing
             0x6c, 0x6f, 0x0a, 0x53, 0x88, 0xbd, 0x91,
         ]
         #expect(try Zstd.decompress(streamed) == bytes("hello\n"))
-        #expect(throws: StoreError.decompressedSizeTooLarge(size: 6, max: 3)) { try Zstd.decompress(streamed, maxSize: 3) }
+        #expect(throws: StoreError.decompressedSizeTooLarge(size: 6, max: 3)) {
+            try Zstd.decompress(streamed, maxSize: 3)
+        }
         #expect(throws: StoreError.self) { try Zstd.decompress(Array(streamed.prefix(12))) }
     }
 }

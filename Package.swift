@@ -32,12 +32,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
-        .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex"]),
+        .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "CQuarryKernels"]),
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore"]),
         .testTarget(
             name: "QuarryEmbedTests", dependencies: ["QuarryEmbed"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "QuarryTests", dependencies: ["Quarry"]),
+        .testTarget(name: "QuarryTests", dependencies: ["Quarry", "QuarryIndex", "QuarryStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,69 @@
+import CQuarryKernels
+import Foundation
+
+/// An IVF index held in memory, laid out exactly as the persisted one: for tests, benchmarks
+/// and scratch work. Vector ids are row numbers.
+public final class InMemoryIVFIndex: IVFStorage {
+    public let dimension: Int
+    public let centroids: [Float]
+    private let codeBytes: Int
+    private let count: Int
+    private let blocks: [[UInt8]]
+    /// Vector records, contiguous, so pointers to them stay valid for the index's lifetime.
+    private let records: UnsafeMutableRawBufferPointer
+
+    /// Builds an index of `count` row-major INT8 vectors over unit-length `centroids`.
+    public init(vectors: [Int8], count: Int, dimension: Int, centroids: [Float]) {
+        precondition(vectors.count == count * dimension)
+        self.dimension = dimension
+        self.centroids = centroids
+        self.count = count
+        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        self.codeBytes = codeBytes
+        let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
+        let records = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, count * recordBytes), alignment: 8)
+        let kmeans = KMeans(clusterCount: centroids.count / dimension, dimension: dimension)
+        var assignment = [Int32](repeating: 0, count: count)
+        kmeans.assign(vectors.map(Float.init), count: count, centroids: centroids, into: &assignment)
+        var ids = [[UInt64]](repeating: [], count: kmeans.clusterCount)
+        var codes = [[UInt8]](repeating: [], count: kmeans.clusterCount)
+        var code = [UInt8](repeating: 0, count: codeBytes)
+        vectors.withUnsafeBufferPointer { v in
+            for row in 0..<count {
+                let values = UnsafeBufferPointer(rebasing: v[row * dimension..<(row + 1) * dimension])
+                qk_pack_signs_i8(values.baseAddress, dimension, &code)
+                let list = Int(assignment[row])
+                ids[list].append(UInt64(row))
+                codes[list].append(contentsOf: code)
+                StoredVector.encode(values: values, list: UInt32(list)).withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: records[row * recordBytes..<(row + 1) * recordBytes])
+                        .copyMemory(from: $0)
+                }
+            }
+        }
+        self.records = records
+        blocks = (0..<kmeans.clusterCount).map {
+            IVFBlock.encode(ids: ids[$0], codes: codes[$0], codeBytes: codeBytes)
+        }
+    }
+
+    deinit { records.deallocate() }
+
+    public func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {
+        try blocks[list].withUnsafeBytes { try body(IVFBlock(bytes: $0, codeBytes: codeBytes)!) }
+    }
+
+    public func vector(id: UInt64) throws -> StoredVector? {
+        guard id < count else { return nil }
+        let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
+        return StoredVector(
+            bytes: UnsafeRawBufferPointer(rebasing: records[Int(id) * recordBytes..<(Int(id) + 1) * recordBytes]),
+            dimension: dimension)
+    }
+
+    public func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws {
+        for id in 0..<count {
+            guard let stored = try vector(id: UInt64(id)), try body(UInt64(id), stored) else { return }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import CBLAS
+import CQuarryKernels
+import Foundation
+
+/// What a search reads: posting-list blocks and stored vectors. An LMDB read transaction and
+/// an in-memory index both provide it; pointers they hand out stay valid for the search.
+public protocol IVFStorage {
+    /// Calls `body` with each block of posting list `list`.
+    func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws
+    /// The stored vector of internal id `id`, or nil when there is none.
+    func vector(id: UInt64) throws -> StoredVector?
+    /// Calls `body` with every stored vector (for exact search); `body` returns false to stop.
+    func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws
+}
+
+/// One search result: an internal id and its cosine similarity to the query.
+public struct ScoredID: Sendable, Equatable {
+    public var id: UInt64
+    public var score: Float
+    public init(id: UInt64, score: Float) {
+        self.id = id
+        self.score = score
+    }
+}
+
+/// Parameters of an approximate search.
+public struct SearchParameters: Sendable, Equatable {
+    /// Results wanted.
+    public var k: Int
+    /// Posting lists probed.
+    public var nprobe: Int
+    /// Candidates kept by the 1-bit prefilter, as a multiple of k.
+    public var oversample: Double
+    public init(k: Int, nprobe: Int, oversample: Double) {
+        self.k = k
+        self.nprobe = nprobe
+        self.oversample = oversample
+    }
+    /// Candidates rescored: k × oversample, at least k.
+    public var candidateCount: Int { max(k, Int((Double(k) * oversample).rounded(.up))) }
+}
+
+/// A query prepared for scanning: INT8 values, norm and 1-bit code.
+public struct PreparedQuery: Sendable {
+    public let values: [Int8]
+    public let norm: Float
+    public let code: [UInt8]
+
+    /// Prepares an INT8 query vector.
+    public init(int8 values: [Int8]) {
+        self.values = values
+        var sumOfSquares: Int64 = 0
+        for v in values { sumOfSquares += Int64(v) * Int64(v) }
+        norm = Float(Double(sumOfSquares).squareRoot())
+        var code = [UInt8](repeating: 0, count: IVFLayout.codeBytes(dimension: values.count))
+        values.withUnsafeBufferPointer { v in
+            code.withUnsafeMutableBufferPointer { qk_pack_signs_i8(v.baseAddress, values.count, $0.baseAddress) }
+        }
+        self.code = code
+    }
+}
+
+/// Searches an IVF index. Holds scratch buffers, so one searcher serves one thread at a time;
+/// create one per thread.
+public final class IVFSearcher {
+    public let dimension: Int
+    public let listCount: Int
+    private let centroids: [Float]
+    private let codeBytes: Int
+    private var distances: [UInt16] = []
+    private var candidateIDs: [UInt64] = []
+    private var selected: [UInt32] = []
+    private var histogram: [UInt32]
+    private var listScores: [Float]
+    private var queryFloats: [Float]
+
+    /// - Parameter centroids: listCount × dimension unit-length centroids, row-major.
+    public init(centroids: [Float], dimension: Int) {
+        precondition(dimension > 0 && centroids.count % dimension == 0)
+        self.dimension = dimension
+        self.centroids = centroids
+        listCount = centroids.count / dimension
+        codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        histogram = [UInt32](repeating: 0, count: codeBytes * 8 + 1)
+        listScores = [Float](repeating: 0, count: listCount)
+        queryFloats = [Float](repeating: 0, count: dimension)
+    }
+
+    /// The `count` lists whose centroids are nearest (by cosine) to `query`, nearest first.
+    public func nearestLists(to query: PreparedQuery, count: Int) -> [Int] {
+        for i in 0..<dimension { queryFloats[i] = Float(query.values[i]) }
+        centroids.withUnsafeBufferPointer { c in
+            cblas_sgemv(
+                CblasRowMajor, CblasNoTrans, Int32(listCount), Int32(dimension), 1, c.baseAddress,
+                Int32(dimension), queryFloats, 1, 0, &listScores, 1)
+        }
+        let take = min(count, listCount)
+        var order = Array(0..<listCount)
+        order.withUnsafeMutableBufferPointer { o in
+            let scores = listScores
+            partialSortDescending(o, take: take) { scores[$0] }
+        }
+        return Array(order.prefix(take))
+    }
+
+    /// Approximate search: probe `nprobe` lists, keep the candidates nearest by Hamming distance
+    /// of 1-bit codes, rescore them by INT8 cosine, return the best `k`, best first.
+    public func search(_ query: PreparedQuery, parameters: SearchParameters, in storage: some IVFStorage)
+        throws -> [ScoredID]
+    {
+        precondition(query.values.count == dimension)
+        var scanned = 0
+        for list in nearestLists(to: query, count: parameters.nprobe) {
+            try storage.forEachBlock(ofList: list) { block in
+                let needed = scanned + block.count
+                if distances.count < needed {
+                    let capacity = max(needed, distances.count * 2)
+                    distances.append(contentsOf: repeatElement(0, count: capacity - distances.count))
+                    candidateIDs.append(contentsOf: repeatElement(0, count: capacity - candidateIDs.count))
+                }
+                distances.withUnsafeMutableBufferPointer { d in
+                    query.code.withUnsafeBufferPointer { q in
+                        qk_hamming_batch(
+                            q.baseAddress, block.codes.assumingMemoryBound(to: UInt8.self), codeBytes,
+                            block.count, d.baseAddress! + scanned)
+                    }
+                }
+                for i in 0..<block.count { candidateIDs[scanned + i] = block.id(at: i) }
+                scanned = needed
+            }
+        }
+        let wanted = min(parameters.candidateCount, scanned)
+        if selected.count < wanted { selected = [UInt32](repeating: 0, count: wanted) }
+        let chosen = distances.withUnsafeBufferPointer { d in
+            histogram.withUnsafeMutableBufferPointer { h in
+                selected.withUnsafeMutableBufferPointer { s in
+                    qk_select_smallest_u16(
+                        d.baseAddress, scanned, wanted, UInt16(codeBytes * 8), h.baseAddress, s.baseAddress)
+                }
+            }
+        }
+        var results: [ScoredID] = []
+        results.reserveCapacity(chosen)
+        for i in 0..<chosen {
+            let id = candidateIDs[Int(selected[i])]
+            guard let stored = try storage.vector(id: id) else { continue }
+            results.append(ScoredID(id: id, score: cosine(query, stored)))
+        }
+        return topK(results, parameters.k)
+    }
+
+    /// Exact search: INT8 cosine against every stored vector.
+    public func exactSearch(_ query: PreparedQuery, k: Int, in storage: some IVFStorage) throws -> [ScoredID] {
+        var heap = TopKHeap(capacity: k)
+        try storage.forEachVector { id, stored in
+            heap.insert(ScoredID(id: id, score: cosine(query, stored)))
+            return true
+        }
+        return heap.sortedDescending()
+    }
+
+    @inline(__always) private func cosine(_ query: PreparedQuery, _ stored: StoredVector) -> Float {
+        let dot = query.values.withUnsafeBufferPointer { qk_dot_i8($0.baseAddress, stored.values, dimension) }
+        let denominator = query.norm * stored.norm
+        return denominator > 0 ? Float(dot) / denominator : 0
+    }
+}
+
+/// The `k` best results, best first (ties: lower id first).
+public func topK(_ results: [ScoredID], _ k: Int) -> [ScoredID] {
+    var sorted = results
+    sorted.withUnsafeMutableBufferPointer { buffer in
+        partialSortDescending(buffer, take: min(k, buffer.count), by: \.score, tieBreak: \.id)
+    }
+    return Array(sorted.prefix(k))
+}
+
+/// Reorders `buffer` so its first `take` elements are the largest by `key`, in descending order.
+func partialSortDescending<T>(
+    _ buffer: UnsafeMutableBufferPointer<T>, take: Int, key: (T) -> Float
+) {
+    partialSortDescending(buffer, take: take, by: key, tieBreak: { _ in 0 as UInt64 })
+}
+
+func partialSortDescending<T>(
+    _ buffer: UnsafeMutableBufferPointer<T>, take: Int, by key: (T) -> Float, tieBreak: (T) -> UInt64
+) {
+    guard take > 0, buffer.count > 1 else { return }
+    func better(_ a: T, _ b: T) -> Bool {
+        let ka = key(a)
+        let kb = key(b)
+        return ka != kb ? ka > kb : tieBreak(a) < tieBreak(b)
+    }
+    if take < buffer.count {
+        // Quickselect so the best `take` come first, then sort just those.
+        var low = 0
+        var high = buffer.count - 1
+        let target = take - 1
+        while low < high {
+            let pivot = buffer[(low + high) / 2]
+            var i = low
+            var j = high
+            while i <= j {
+                while better(buffer[i], pivot) { i += 1 }
+                while better(pivot, buffer[j]) { j -= 1 }
+                if i <= j {
+                    buffer.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if target <= j { high = j } else if target >= i { low = i } else { break }
+        }
+    }
+    var head = UnsafeMutableBufferPointer(rebasing: buffer[0..<take])
+    head.sort(by: better)
+}
+
+/// A bounded min-heap that keeps the `capacity` best results seen.
+public struct TopKHeap {
+    public let capacity: Int
+    private var items: [ScoredID] = []
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        items.reserveCapacity(capacity)
+    }
+
+    /// The worst score kept, once full; candidates not better than it cannot enter.
+    public var threshold: Float { items.count < capacity ? -.infinity : items[0].score }
+
+    @inline(__always) private static func worse(_ a: ScoredID, _ b: ScoredID) -> Bool {
+        a.score != b.score ? a.score < b.score : a.id > b.id
+    }
+
+    /// Offers a result.
+    public mutating func insert(_ item: ScoredID) {
+        guard capacity > 0 else { return }
+        if items.count < capacity {
+            items.append(item)
+            var child = items.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard Self.worse(items[child], items[parent]) else { break }
+                items.swapAt(child, parent)
+                child = parent
+            }
+        } else if Self.worse(items[0], item) {
+            items[0] = item
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                guard left < items.count else { break }
+                var worst = left
+                if left + 1 < items.count, Self.worse(items[left + 1], items[left]) { worst = left + 1 }
+                guard Self.worse(items[worst], items[parent]) else { break }
+                items.swapAt(worst, parent)
+                parent = worst
+            }
+        }
+    }
+
+    /// The kept results, best first.
+    public func sortedDescending() -> [ScoredID] {
+        items.sorted { Self.worse($1, $0) }
+    }
+}

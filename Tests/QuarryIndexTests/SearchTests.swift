@@ -1,0 +1,149 @@
+import Foundation
+import QuarryIndex
+import Testing
+
+/// Brute-force INT8 cosine in plain Swift: the reference the kernels and search are held to.
+func referenceCosine(_ a: ArraySlice<Int8>, _ b: ArraySlice<Int8>) -> Float {
+    var dot: Int64 = 0
+    var na: Int64 = 0
+    var nb: Int64 = 0
+    for (x, y) in zip(a, b) {
+        dot += Int64(x) * Int64(y)
+        na += Int64(x) * Int64(x)
+        nb += Int64(y) * Int64(y)
+    }
+    return na == 0 || nb == 0 ? 0 : Float(Double(dot) / (Double(na).squareRoot() * Double(nb).squareRoot()))
+}
+
+struct SmallIndex {
+    let dimension = 128
+    let count = 2000
+    let vectors: [Int8]
+    let queries: [Int8]
+    let index: InMemoryIVFIndex
+
+    init() {
+        let synth = SyntheticEmbeddings(dimension: dimension, clusterCount: 20, seed: 3)
+        vectors = synth.int8Rows(first: 0, count: count)
+        queries = synth.int8Rows(first: 0, count: 20, queries: true)
+        var kmeans = KMeans(clusterCount: 16, dimension: dimension)
+        kmeans.iterations = 5
+        let centroids = kmeans.train(vectors.map(Float.init), count: count)
+        index = InMemoryIVFIndex(vectors: vectors, count: count, dimension: dimension, centroids: centroids)
+    }
+
+    func query(_ q: Int) -> [Int8] { Array(queries[q * dimension..<(q + 1) * dimension]) }
+
+    func bruteForce(_ q: Int, k: Int) -> [ScoredID] {
+        let query = queries[q * dimension..<(q + 1) * dimension]
+        let scored = (0..<count).map {
+            ScoredID(id: UInt64($0), score: referenceCosine(query, vectors[$0 * dimension..<($0 + 1) * dimension]))
+        }
+        return Array(scored.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }.prefix(k))
+    }
+}
+
+@Suite struct SearchTests {
+    let fixture = SmallIndex()
+
+    @Test func exactSearchMatchesBruteForce() throws {
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        for q in 0..<5 {
+            let found = try searcher.exactSearch(PreparedQuery(int8: fixture.query(q)), k: 25, in: fixture.index)
+            let expected = fixture.bruteForce(q, k: 25)
+            #expect(found.map(\.id) == expected.map(\.id))
+            for (a, b) in zip(found, expected) { #expect(abs(a.score - b.score) < 1e-5) }
+        }
+    }
+
+    @Test func probingEverythingWithoutPrefilterLossIsExact() throws {
+        // All lists probed and every candidate rescored: the IVF search must equal exact search.
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        let parameters = SearchParameters(k: 10, nprobe: 16, oversample: Double(fixture.count))
+        for q in 0..<5 {
+            let found = try searcher.search(
+                PreparedQuery(int8: fixture.query(q)), parameters: parameters, in: fixture.index)
+            #expect(found.map(\.id) == fixture.bruteForce(q, k: 10).map(\.id))
+        }
+    }
+
+    @Test func moderateSettingsReachHighRecall() throws {
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        var recall = 0.0
+        for q in 0..<20 {
+            let found = try searcher.search(
+                PreparedQuery(int8: fixture.query(q)), parameters: SearchParameters(k: 10, nprobe: 6, oversample: 10),
+                in: fixture.index)
+            recall += RetrievalMetrics.recall(
+                retrieved: found.map(\.id), truth: fixture.bruteForce(q, k: 10).map(\.id), k: 10)
+        }
+        #expect(recall / 20 >= 0.8)
+    }
+
+    @Test func nearestListsAreOrderedByCentroidSimilarity() {
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        let query = fixture.query(0)
+        let lists = searcher.nearestLists(to: PreparedQuery(int8: query), count: 16)
+        #expect(Set(lists).count == 16)
+        let scores = lists.map { list in
+            (0..<fixture.dimension).reduce(Float(0)) {
+                $0 + fixture.index.centroids[list * fixture.dimension + $1] * Float(query[$1])
+            }
+        }
+        #expect(zip(scores, scores.dropFirst()).allSatisfy { $0 >= $1 })
+    }
+
+    @Test func exactNeighborsMatchesBruteForce() {
+        let dimension = fixture.dimension
+        let truth = fixture.vectors.withUnsafeBufferPointer { base in
+            ExactNeighbors.compute(
+                queries: Array(fixture.queries[0..<(3 * dimension)]), dimension: dimension, baseCount: fixture.count,
+                k: 50
+            ) {
+                base.baseAddress! + $0 * dimension
+            }
+        }
+        for q in 0..<3 {
+            let expected = fixture.bruteForce(q, k: 50)
+            // Scores agree; ids agree except possibly among exact ties.
+            for (a, b) in zip(truth[q], expected) { #expect(abs(a.score - b.score) < 1e-5) }
+            #expect(Set(truth[q].map(\.id)).intersection(expected.map(\.id)).count >= 49)
+        }
+    }
+
+    @Test func topKSelectionMatchesFullSort() {
+        var generator = SplitMix64(seed: 11)
+        let items = (0..<5000).map { ScoredID(id: UInt64($0), score: Float(generator.next() % 300) / 7) }
+        let expected = items.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+        for k in [1, 10, 999, 5000, 6000] {
+            #expect(topK(items, k) == Array(expected.prefix(k)))
+            var heap = TopKHeap(capacity: k)
+            items.forEach { heap.insert($0) }
+            #expect(heap.sortedDescending() == Array(expected.prefix(k)))
+        }
+    }
+
+    @Test func blockAndRecordLayoutsRoundTrip() {
+        let codeBytes = IVFLayout.codeBytes(dimension: 100)
+        #expect(codeBytes == 16)
+        let ids: [UInt64] = [5, 1 << 40, 7]
+        let codes = (0..<3 * codeBytes).map { UInt8($0 % 251) }
+        let bytes = IVFBlock.encode(ids: ids, codes: codes, codeBytes: codeBytes)
+        bytes.withUnsafeBytes { raw in
+            let block = IVFBlock(bytes: raw, codeBytes: codeBytes)!
+            #expect(block.count == 3)
+            #expect((0..<3).map(block.id(at:)) == ids)
+            #expect(Array(UnsafeRawBufferPointer(start: block.codes, count: codes.count)) == codes)
+            #expect(IVFBlock(bytes: UnsafeRawBufferPointer(rebasing: raw.dropLast()), codeBytes: codeBytes) == nil)
+        }
+        let values: [Int8] = [3, -4, 0, 127, -128]
+        let record = values.withUnsafeBufferPointer { StoredVector.encode(values: $0, list: 9) }
+        record.withUnsafeBytes { raw in
+            let stored = StoredVector(bytes: raw, dimension: 5)!
+            #expect(stored.list == 9)
+            let sumOfSquares: Double = 9 + 16 + 127 * 127 + 128 * 128
+            #expect(abs(Double(stored.norm) - sumOfSquares.squareRoot()) < 1e-3)
+            #expect(Array(UnsafeBufferPointer(start: stored.values, count: 5)) == values)
+        }
+    }
+}

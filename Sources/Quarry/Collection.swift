@@ -1,0 +1,344 @@
+import CQuarryKernels
+import Foundation
+import QuarryIndex
+import QuarryStore
+
+/// A search hit: the document's external key and its cosine similarity to the query.
+public struct Hit: Sendable, Equatable, Codable {
+    public var key: String
+    public var score: Float
+    public init(key: String, score: Float) {
+        self.key = key
+        self.score = score
+    }
+}
+
+/// Figures about a collection.
+public struct CollectionStats: Sendable, Codable {
+    public var dimension: Int
+    public var vectors: Int
+    public var lists: Int
+    public var trainingSize: Int
+    public var quantization: String?
+    public var smallestList: Int
+    public var largestList: Int
+    public var meanListSize: Double
+    public var emptyLists: Int
+    public var bytesOnDisk: Int
+}
+
+/// A Quarry collection: one LMDB environment holding an IVF index of INT8 vectors with 1-bit
+/// codes in its posting lists. Any number of threads may search while one ingest writes;
+/// every search reads one committed state.
+public final class Collection: @unchecked Sendable {
+    public let path: String
+    let environment: LMDBEnvironment
+    let databases: Databases
+    let lock = NSLock()
+    private var manifestState: CollectionManifest
+    private var centroidState: [Float]
+    private var idleSearchers: [IVFSearcher] = []
+
+    struct Databases {
+        let meta, centroids, lists, vectors, keys, idKeys: LMDBDatabase
+    }
+
+    static let manifestKey = Array("manifest".utf8)
+    static let nextIDKey = Array("next_id".utf8)
+
+    /// The collection's manifest as last committed by this process or read at open.
+    public var manifest: CollectionManifest { lock.withLock { manifestState } }
+
+    private init(path: String, environment: LMDBEnvironment, manifest: CollectionManifest) throws {
+        self.path = path
+        self.environment = environment
+        databases = try Databases(
+            meta: environment.openDatabase("meta", create: true),
+            centroids: environment.openDatabase("centroids", create: true),
+            lists: environment.openDatabase("lists", create: true),
+            vectors: environment.openDatabase("vectors", create: true),
+            keys: environment.openDatabase("keys", create: true),
+            idKeys: environment.openDatabase("idkeys", create: true))
+        manifestState = manifest
+        centroidState = []
+        centroidState = try environment.read { try loadCentroids($0, listCount: manifest.listCount) }
+    }
+
+    /// Creates an empty collection in `path`, which must not exist or be an empty directory.
+    public static func create(at path: String, dimension: Int, listCount: Int? = nil) throws -> Collection {
+        guard dimension > 0, dimension <= 65_536 else {
+            throw QuarryError.invalidArgument("--dims must be between 1 and 65536, got \(dimension)")
+        }
+        if let listCount, listCount <= 0 {
+            throw QuarryError.invalidArgument("--nlist must be positive, got \(listCount)")
+        }
+        let files = FileManager.default
+        if files.fileExists(atPath: path) {
+            guard (try? files.contentsOfDirectory(atPath: path))?.isEmpty == true else {
+                throw QuarryError.collectionExists(path: path)
+            }
+        } else {
+            try files.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        let environment = try LMDBEnvironment(directory: path, options: .init(create: true))
+        let manifest = CollectionManifest(dimension: dimension, requestedListCount: listCount)
+        let meta = try environment.openDatabase("meta", create: true)
+        try environment.write { txn in
+            try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
+        }
+        return try Collection(path: path, environment: environment, manifest: manifest)
+    }
+
+    /// Opens the collection in `path`.
+    public static func open(at path: String) throws -> Collection {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw QuarryError.collectionNotFound(path: path)
+        }
+        guard isDirectory.boolValue else {
+            throw QuarryError.notACollection(path: path, reason: "it is a file, not a directory")
+        }
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw QuarryError.notACollection(path: path, reason: "it holds no data.mdb")
+        }
+        let environment: LMDBEnvironment
+        do {
+            environment = try LMDBEnvironment(directory: path, options: .init(create: false))
+        } catch {
+            throw QuarryError.notACollection(path: path, reason: "\(error)")
+        }
+        guard let meta = try? environment.openDatabase("meta", create: false) else {
+            throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry metadata")
+        }
+        let manifest: CollectionManifest = try environment.read { txn in
+            guard let bytes = try txn.get(meta, key: manifestKey) else {
+                throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry manifest")
+            }
+            guard let manifest = try? JSONDecoder().decode(CollectionManifest.self, from: Data(bytes)),
+                manifest.format == CollectionManifest.formatName
+            else {
+                throw QuarryError.notACollection(path: path, reason: "its manifest is not a Quarry manifest")
+            }
+            return manifest
+        }
+        guard manifest.schemaVersion == CollectionManifest.currentSchemaVersion else {
+            throw QuarryError.incompatibleSchema(
+                path: path, found: manifest.schemaVersion, supported: CollectionManifest.currentSchemaVersion)
+        }
+        return try Collection(path: path, environment: environment, manifest: manifest)
+    }
+
+    // MARK: Reading
+
+    /// The number of stored vectors.
+    public func vectorCount() throws -> Int { try environment.entryCount(databases.vectors) }
+
+    /// Prepares a float query: quantized like the collection's vectors.
+    public func prepare(query: [Float]) throws -> PreparedQuery {
+        let manifest = self.manifest
+        guard query.count == manifest.dimension else {
+            throw QuarryError.dimensionMismatch(expected: manifest.dimension, found: query.count, source: "the query")
+        }
+        guard query.allSatisfy(\.isFinite) else {
+            throw QuarryError.invalidArgument("the query holds a NaN or infinite value")
+        }
+        var values = [Int8](repeating: 0, count: query.count)
+        query.withUnsafeBufferPointer { q in
+            values.withUnsafeMutableBufferPointer { v in
+                (manifest.quantization ?? .tanh).quantize(q.baseAddress!, count: q.count, into: v.baseAddress!)
+            }
+        }
+        return PreparedQuery(int8: values)
+    }
+
+    /// Prepares an INT8 query.
+    public func prepare(int8 query: [Int8]) throws -> PreparedQuery {
+        guard query.count == manifest.dimension else {
+            throw QuarryError.dimensionMismatch(expected: manifest.dimension, found: query.count, source: "the query")
+        }
+        return PreparedQuery(int8: query)
+    }
+
+    /// Approximate search. `nprobe` and `oversample` default to the collection's tuned values.
+    public func search(_ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil) throws
+        -> [Hit]
+    {
+        let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample)
+        return try withSearcher { searcher in
+            try environment.read { txn in
+                let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: searcher.dimension)
+                return try hits(searcher.search(query, parameters: parameters, in: storage), txn)
+            }
+        } ?? []
+    }
+
+    /// Exact search: INT8 cosine against every stored vector.
+    public func exactSearch(_ query: PreparedQuery, k: Int) throws -> [Hit] {
+        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        let dimension = manifest.dimension
+        let searcher = IVFSearcher(centroids: [Float](repeating: 0, count: dimension), dimension: dimension)
+        return try environment.read { txn in
+            let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: dimension)
+            return try hits(searcher.exactSearch(query, k: k, in: storage), txn)
+        }
+    }
+
+    /// Validated search parameters.
+    public func searchParameters(k: Int, nprobe: Int?, oversample: Double?) throws -> SearchParameters {
+        let manifest = self.manifest
+        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        let lists = max(manifest.listCount, 1)
+        let probes = nprobe ?? manifest.defaultProbeCount ?? min(lists, max(1, lists / 16))
+        guard probes > 0 else { throw QuarryError.invalidArgument("nprobe must be positive, got \(probes)") }
+        guard manifest.listCount == 0 || probes <= manifest.listCount else {
+            throw QuarryError.invalidArgument(
+                "nprobe \(probes) exceeds the collection's \(manifest.listCount) lists")
+        }
+        let factor = oversample ?? manifest.defaultOversample ?? 4
+        guard factor >= 1, factor.isFinite else {
+            throw QuarryError.invalidArgument("oversample must be at least 1, got \(factor)")
+        }
+        return SearchParameters(k: k, nprobe: probes, oversample: factor)
+    }
+
+    /// Runs `body` with a searcher from the pool; nil when the collection is untrained.
+    private func withSearcher<R>(_ body: (IVFSearcher) throws -> R) throws -> R? {
+        let searcher: IVFSearcher? = lock.withLock {
+            guard !centroidState.isEmpty else { return nil }
+            if let idle = idleSearchers.popLast(), idle.listCount == manifestState.listCount { return idle }
+            return IVFSearcher(centroids: centroidState, dimension: manifestState.dimension)
+        }
+        guard let searcher else { return nil }
+        defer { lock.withLock { if searcher.listCount == manifestState.listCount { idleSearchers.append(searcher) } } }
+        return try body(searcher)
+    }
+
+    func hits(_ results: [ScoredID], _ txn: LMDBReadTransaction) throws -> [Hit] {
+        try results.map { result in
+            guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(result.id)) else {
+                throw QuarryError.notACollection(path: path, reason: "vector \(result.id) has no key (corrupt index)")
+            }
+            return Hit(key: String(decoding: key, as: UTF8.self), score: result.score)
+        }
+    }
+
+    func loadCentroids(_ txn: LMDBReadTransaction, listCount: Int) throws -> [Float] {
+        guard listCount > 0 else { return [] }
+        let dimension = manifestState.dimension
+        var centroids = [Float](repeating: 0, count: listCount * dimension)
+        for list in 0..<listCount {
+            guard let bytes = try txn.get(databases.centroids, key: BigEndian.u32(UInt32(list))),
+                bytes.count == dimension * 4
+            else {
+                throw QuarryError.notACollection(path: path, reason: "centroid \(list) is missing or malformed")
+            }
+            for d in 0..<dimension {
+                centroids[list * dimension + d] = Float(
+                    bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * d, as: UInt32.self)))
+            }
+        }
+        return centroids
+    }
+
+    func centroidsSnapshot() -> [Float] { lock.withLock { centroidState } }
+
+    func updateState(manifest: CollectionManifest, centroids: [Float]? = nil) {
+        lock.withLock {
+            manifestState = manifest
+            if let centroids {
+                centroidState = centroids
+                idleSearchers.removeAll()
+            }
+        }
+    }
+
+    // MARK: Statistics
+
+    /// Counts, list-size spread and bytes on disk.
+    public func stats() throws -> CollectionStats {
+        let manifest = self.manifest
+        var sizes = [Int](repeating: 0, count: manifest.listCount)
+        try environment.read { txn in
+            try txn.forEach(databases.lists) { key, value in
+                let list = Int(BigEndian.readU32(from: key, at: 0))
+                if list < sizes.count, value.count >= 4 {
+                    sizes[list] += Int(UInt32(littleEndian: value.loadUnaligned(as: UInt32.self)))
+                }
+                return true
+            }
+        }
+        let vectors = try vectorCount()
+        return CollectionStats(
+            dimension: manifest.dimension, vectors: vectors, lists: manifest.listCount,
+            trainingSize: manifest.trainingSize, quantization: manifest.quantization.map(describe),
+            smallestList: sizes.min() ?? 0, largestList: sizes.max() ?? 0,
+            meanListSize: sizes.isEmpty ? 0 : Double(vectors) / Double(sizes.count),
+            emptyLists: sizes.filter { $0 == 0 }.count, bytesOnDisk: try environment.sizeOnDisk())
+    }
+
+    private func describe(_ quantization: Quantization) -> String {
+        switch quantization {
+        case .tanh: "tanh"
+        case .calibrated(let scale): "calibrated(scale: \(scale))"
+        }
+    }
+}
+
+/// An IVF index read straight from an LMDB read transaction (zero-copy).
+struct LMDBIVFStorage: IVFStorage {
+    let txn: LMDBReadTransaction
+    let databases: Collection.Databases
+    let dimension: Int
+
+    func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {
+        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        try txn.forEach(databases.lists, prefix: BigEndian.u32(UInt32(list))) { _, value in
+            guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
+                throw QuarryError.invalidArgument("posting list \(list) holds a malformed block")
+            }
+            try body(block)
+            return true
+        }
+    }
+
+    func vector(id: UInt64) throws -> StoredVector? {
+        guard let bytes = try txn.get(databases.vectors, key: BigEndian.u64(id)) else { return nil }
+        return StoredVector(bytes: bytes, dimension: dimension)
+    }
+
+    func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws {
+        try txn.forEach(databases.vectors) { key, value in
+            guard let stored = StoredVector(bytes: value, dimension: dimension) else { return true }
+            return try body(BigEndian.readU64(from: key, at: 0), stored)
+        }
+    }
+}
+
+extension Data {
+    var bytes: [UInt8] { [UInt8](self) }
+}
+
+extension Collection {
+    /// Exact neighbours of many queries at once (blocked sgemm over all stored vectors): the
+    /// ground truth for evaluation, far faster than one exact search per query.
+    public func exactNeighbors(of queries: [PreparedQuery], k: Int) throws -> [[Hit]] {
+        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        guard !queries.isEmpty else { return [] }
+        let dimension = manifest.dimension
+        return try environment.read { txn in
+            var ids: [UInt64] = []
+            var pointers: [UnsafePointer<Int8>] = []
+            try LMDBIVFStorage(txn: txn, databases: databases, dimension: dimension).forEachVector { id, stored in
+                ids.append(id)
+                pointers.append(stored.values)
+                return true
+            }
+            let results = ExactNeighbors.compute(
+                queries: queries.flatMap(\.values), dimension: dimension, baseCount: pointers.count, k: k
+            ) { pointers[$0] }
+            return try results.map { rows in
+                try hits(rows.map { ScoredID(id: ids[Int($0.id)], score: $0.score) }, txn)
+            }
+        }
+    }
+}

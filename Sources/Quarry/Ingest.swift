@@ -1,0 +1,358 @@
+import CQuarryKernels
+import Foundation
+import QuarryIndex
+import QuarryStore
+
+/// How `ingest` turns float input into INT8.
+public enum QuantizationChoice: String, Sendable, CaseIterable {
+    /// clamp(round(tanh(x) * 127)), as pplx-embed.
+    case tanh
+    /// A scale calibrated on a sample of the input.
+    case calibrated
+}
+
+/// Settings of one ingest.
+public struct IngestOptions: Sendable {
+    /// Quantization of float input; nil keeps the collection's (tanh for a new collection).
+    public var quantization: QuantizationChoice?
+    /// Vectors per write transaction.
+    public var batchSize = 20_000
+    /// Vectors sampled to train the coarse quantizer; nil: 32 per list, at least 20,000.
+    public var trainingSampleSize: Int?
+    /// k-means iterations.
+    public var trainingIterations = 8
+    /// Receives progress lines.
+    public var progress: (@Sendable (String) -> Void)?
+    public init() {}
+}
+
+/// What an ingest did, with the time spent in each phase.
+public struct IngestReport: Sendable, Codable {
+    public var added = 0
+    public var replaced = 0
+    public var unchanged = 0
+    public var trainSeconds = 0.0
+    public var assignSeconds = 0.0
+    public var writeSeconds = 0.0
+}
+
+extension Collection {
+    /// Adds or replaces vectors by external key. Input is validated before anything is written;
+    /// then the coarse quantizer is trained if the collection has none, and vectors are written
+    /// in batches, each one transaction. Re-running an interrupted ingest skips the vectors
+    /// already stored unchanged under their keys, so it resumes where the last batch ended.
+    /// - Parameter keys: one external key per row; nil: the row numbers.
+    @discardableResult
+    public func ingest(vectors file: VectorFile, keys: [String]? = nil, options: IngestOptions = .init())
+        throws -> IngestReport
+    {
+        var manifest = self.manifest
+        let dimension = manifest.dimension
+        guard file.dimension == dimension else {
+            throw QuarryError.dimensionMismatch(expected: dimension, found: file.dimension, source: file.path)
+        }
+        if let row = file.firstNonFiniteRow() { throw QuarryError.nonFiniteValue(source: file.path, row: row) }
+        if let keys { try Self.validate(keys: keys, rows: file.count) }
+        guard file.count > 0 else { return IngestReport() }
+
+        let quantization = try chooseQuantization(for: file, requested: options.quantization, manifest: &manifest)
+        var report = IngestReport()
+        let clock = ContinuousClock()
+
+        if manifest.listCount == 0 {
+            let started = clock.now
+            let centroids = try train(on: file, quantization: quantization, manifest: &manifest, options: options)
+            report.trainSeconds = (clock.now - started).seconds
+            updateState(manifest: manifest, centroids: centroids)
+        } else if manifest != self.manifest {
+            try environment.write { txn in
+                try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(manifest).bytes)
+            }
+            updateState(manifest: manifest)
+        }
+
+        let kmeans = KMeans(clusterCount: manifest.listCount, dimension: dimension)
+        let centroids = centroidsSnapshot()
+        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        var values = [Int8](repeating: 0, count: options.batchSize * dimension)
+        var floats = [Float](repeating: 0, count: options.batchSize * dimension)
+        var assignment = [Int32](repeating: 0, count: options.batchSize)
+        var codes = [UInt8](repeating: 0, count: options.batchSize * codeBytes)
+        var start = 0
+        let ingestStarted = clock.now
+        while start < file.count {
+            let rows = min(options.batchSize, file.count - start)
+            let assignStarted = clock.now
+            quantizeRows(file, start: start, rows: rows, quantization: quantization, into: &values)
+            for i in 0..<rows * dimension { floats[i] = Float(values[i]) }
+            floats.withUnsafeBufferPointer { f in
+                assignment.withUnsafeMutableBufferPointer { a in
+                    kmeans.assign(f.baseAddress!, count: rows, centroids: centroids, into: a.baseAddress!)
+                }
+            }
+            values.withUnsafeBufferPointer { v in
+                codes.withUnsafeMutableBufferPointer { c in
+                    for r in 0..<rows {
+                        qk_pack_signs_i8(v.baseAddress! + r * dimension, dimension, c.baseAddress! + r * codeBytes)
+                    }
+                }
+            }
+            report.assignSeconds += (clock.now - assignStarted).seconds
+            let writeStarted = clock.now
+            let batch = try environment.write { txn in
+                try writeBatch(
+                    txn, start: start, rows: rows, keys: keys, values: values, codes: codes,
+                    assignment: assignment, blockCapacity: manifest.blockCapacity)
+            }
+            report.writeSeconds += (clock.now - writeStarted).seconds
+            report.added += batch.added
+            report.replaced += batch.replaced
+            report.unchanged += batch.unchanged
+            start += rows
+            let elapsed = (clock.now - ingestStarted).seconds
+            options.progress?(
+                "ingest: \(start)/\(file.count) vectors (\(Int(Double(start) / max(elapsed, 1e-9)))/s)")
+        }
+        return report
+    }
+
+    private static func validate(keys: [String], rows: Int) throws {
+        guard keys.count == rows else {
+            throw QuarryError.invalidKey("the keys file has \(keys.count) keys for \(rows) vectors")
+        }
+        var seen = Set<String>()
+        for (line, key) in keys.enumerated() {
+            let size = key.utf8.count
+            guard size > 0 else { throw QuarryError.invalidKey("key \(line + 1) is empty") }
+            guard size <= maxKeyBytes else {
+                throw QuarryError.invalidKey("key \(line + 1) is \(size) bytes; keys may be at most \(maxKeyBytes)")
+            }
+            guard seen.insert(key).inserted else {
+                throw QuarryError.invalidKey("key \(line + 1) ('\(key)') appears twice")
+            }
+        }
+    }
+
+    /// The longest external key LMDB can index.
+    public static let maxKeyBytes = 511
+
+    private func chooseQuantization(
+        for file: VectorFile, requested: QuantizationChoice?, manifest: inout CollectionManifest
+    ) throws -> Quantization? {
+        guard file.elementType != .int8 else { return nil }
+        if let existing = manifest.quantization {
+            if let requested, requested != (existing == .tanh ? .tanh : .calibrated) {
+                throw QuarryError.invalidArgument(
+                    "the collection quantizes with \(existing == .tanh ? "tanh" : "calibrated"); --quantize \(requested.rawValue) would mix scales"
+                )
+            }
+            return existing
+        }
+        let chosen: Quantization = requested == .calibrated ? Quantization.calibrate(on: file) : .tanh
+        manifest.quantization = chosen
+        return chosen
+    }
+
+    private func quantizeRows(
+        _ file: VectorFile, start: Int, rows: Int, quantization: Quantization?, into values: inout [Int8]
+    ) {
+        let dimension = file.dimension
+        values.withUnsafeMutableBufferPointer { out in
+            if let quantization {
+                var row = [Float](repeating: 0, count: dimension)
+                row.withUnsafeMutableBufferPointer { r in
+                    for i in 0..<rows {
+                        file.floatRow(start + i, into: r.baseAddress!)
+                        quantization.quantize(r.baseAddress!, count: dimension, into: out.baseAddress! + i * dimension)
+                    }
+                }
+            } else {
+                file.withRows { row in
+                    for i in 0..<rows {
+                        (out.baseAddress! + i * dimension).update(
+                            from: row(start + i).assumingMemoryBound(to: Int8.self), count: dimension)
+                    }
+                }
+            }
+        }
+    }
+
+    private func train(
+        on file: VectorFile, quantization: Quantization?, manifest: inout CollectionManifest,
+        options: IngestOptions
+    ) throws -> [Float] {
+        let dimension = manifest.dimension
+        let lists = min(
+            file.count, manifest.requestedListCount ?? CollectionManifest.defaultListCount(forVectorCount: file.count))
+        let sampleSize = min(file.count, options.trainingSampleSize ?? max(lists * 32, 20_000))
+        options.progress?("train: \(lists) lists on \(sampleSize) sampled vectors")
+        var generator = SplitMix64(seed: 0x7121)
+        let rows =
+            sampleSize == file.count
+            ? Array(0..<file.count) : sampleWithoutReplacement(count: file.count, take: sampleSize, using: &generator)
+        var values = [Int8](repeating: 0, count: dimension)
+        var sample = [Float](repeating: 0, count: sampleSize * dimension)
+        for (i, row) in rows.enumerated() {
+            quantizeRows(file, start: row, rows: 1, quantization: quantization, into: &values)
+            for d in 0..<dimension { sample[i * dimension + d] = Float(values[d]) }
+        }
+        var kmeans = KMeans(clusterCount: lists, dimension: dimension)
+        kmeans.iterations = options.trainingIterations
+        let centroids = kmeans.train(sample, count: sampleSize) { iteration in
+            options.progress?("train: k-means iteration \(iteration)/\(kmeans.iterations)")
+        }
+        manifest.listCount = lists
+        manifest.trainingSize = sampleSize
+        let trained = manifest
+        try environment.write { txn in
+            for list in 0..<lists {
+                _ = try centroids.withUnsafeBytes { raw in
+                    try txn.put(
+                        databases.centroids, key: BigEndian.u32(UInt32(list)),
+                        value: UnsafeRawBufferPointer(rebasing: raw[list * dimension * 4..<(list + 1) * dimension * 4]))
+                }
+            }
+            _ = try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(trained).bytes)
+        }
+        return centroids
+    }
+
+    private struct BatchResult {
+        var added = 0
+        var replaced = 0
+        var unchanged = 0
+    }
+
+    /// Writes one batch in `txn`. Runs again from scratch if LMDB has to grow its map.
+    private func writeBatch(
+        _ txn: LMDBWriteTransaction, start: Int, rows: Int, keys: [String]?, values: [Int8], codes: [UInt8],
+        assignment: [Int32], blockCapacity: Int
+    ) throws -> BatchResult {
+        let dimension = manifest.dimension
+        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        var result = BatchResult()
+        var nextID = try txn.get(databases.meta, key: Self.nextIDKey).map { BigEndian.readU64(from: $0, at: 0) } ?? 0
+        var pending: [Int32: (ids: [UInt64], codes: [UInt8])] = [:]
+        try values.withUnsafeBufferPointer { allValues in
+            for r in 0..<rows {
+                let key = Array((keys?[start + r] ?? String(start + r)).utf8)
+                let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
+                if let existing = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) {
+                    if let stored = try txn.get(databases.vectors, key: BigEndian.u64(existing)),
+                        stored.count >= dimension,
+                        memcmp(stored.baseAddress!, vector.baseAddress!, dimension) == 0
+                    {
+                        result.unchanged += 1
+                        continue
+                    }
+                    try removeVector(txn, id: existing)
+                    result.replaced += 1
+                } else {
+                    result.added += 1
+                }
+                let id = nextID
+                nextID += 1
+                let list = assignment[r]
+                try txn.put(
+                    databases.vectors, key: BigEndian.u64(id),
+                    value: StoredVector.encode(values: vector, list: UInt32(list)), append: true)
+                try txn.put(databases.idKeys, key: BigEndian.u64(id), value: key, append: true)
+                try txn.put(databases.keys, key: key, value: BigEndian.u64(id))
+                pending[list, default: ([], [])].ids.append(id)
+                pending[list, default: ([], [])].codes.append(contentsOf: codes[r * codeBytes..<(r + 1) * codeBytes])
+            }
+        }
+        for (list, entries) in pending.sorted(by: { $0.key < $1.key }) {
+            try appendToList(txn, list: UInt32(list), ids: entries.ids, codes: entries.codes, capacity: blockCapacity)
+        }
+        try txn.put(databases.meta, key: Self.nextIDKey, value: BigEndian.u64(nextID))
+        return result
+    }
+
+    /// The blocks of `list` as (block number, ids, codes), copied out of the map.
+    func readBlocks(_ txn: LMDBReadTransaction, list: UInt32) throws -> [(
+        number: UInt32, ids: [UInt64], codes: [UInt8]
+    )] {
+        let codeBytes = IVFLayout.codeBytes(dimension: manifest.dimension)
+        var blocks: [(UInt32, [UInt64], [UInt8])] = []
+        try txn.forEach(databases.lists, prefix: BigEndian.u32(list)) { key, value in
+            guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
+                throw QuarryError.notACollection(path: path, reason: "posting list \(list) holds a malformed block")
+            }
+            let ids = (0..<block.count).map(block.id(at:))
+            let codes = [UInt8](UnsafeRawBufferPointer(start: block.codes, count: block.count * codeBytes))
+            blocks.append((BigEndian.readU32(from: key, at: 4), ids, codes))
+            return true
+        }
+        return blocks
+    }
+
+    private func appendToList(
+        _ txn: LMDBWriteTransaction, list: UInt32, ids: [UInt64], codes: [UInt8], capacity: Int
+    ) throws {
+        let codeBytes = IVFLayout.codeBytes(dimension: manifest.dimension)
+        var number: UInt32 = 0
+        var blockIDs: [UInt64] = []
+        var blockCodes: [UInt8] = []
+        if let tail = try readBlocks(txn, list: list).last {
+            (number, blockIDs, blockCodes) = tail
+        }
+        var next = 0
+        while next < ids.count {
+            if blockIDs.count == capacity {
+                number += 1
+                blockIDs = []
+                blockCodes = []
+            }
+            let take = min(capacity - blockIDs.count, ids.count - next)
+            blockIDs.append(contentsOf: ids[next..<next + take])
+            blockCodes.append(contentsOf: codes[next * codeBytes..<(next + take) * codeBytes])
+            next += take
+            try txn.put(
+                databases.lists, key: BigEndian.u32u32(list, number),
+                value: IVFBlock.encode(ids: blockIDs, codes: blockCodes, codeBytes: codeBytes))
+        }
+    }
+
+    /// Removes vector `id` from its posting list (the list's last entry fills its slot) and
+    /// deletes its vector and key records.
+    func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
+        let dimension = manifest.dimension
+        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        guard let bytes = try txn.get(databases.vectors, key: BigEndian.u64(id)),
+            let stored = StoredVector(bytes: bytes, dimension: dimension)
+        else { return }
+        let list = stored.list
+        var blocks = try readBlocks(txn, list: list)
+        guard let blockIndex = blocks.firstIndex(where: { $0.ids.contains(id) }), var tail = blocks.last else {
+            throw QuarryError.notACollection(path: path, reason: "vector \(id) is missing from posting list \(list)")
+        }
+        let slot = blocks[blockIndex].ids.firstIndex(of: id)!
+        let lastID = tail.ids.removeLast()
+        let lastCode = Array(tail.codes.suffix(codeBytes))
+        tail.codes.removeLast(codeBytes)
+        blocks[blocks.count - 1] = tail
+        if !(blockIndex == blocks.count - 1 && slot == tail.ids.count) {
+            blocks[blockIndex].ids[slot] = lastID
+            blocks[blockIndex].codes.replaceSubrange(slot * codeBytes..<(slot + 1) * codeBytes, with: lastCode)
+        }
+        for index in Set([blockIndex, blocks.count - 1]) {
+            let block = blocks[index]
+            let key = BigEndian.u32u32(list, block.number)
+            if block.ids.isEmpty {
+                try txn.delete(databases.lists, key: key)
+            } else {
+                try txn.put(
+                    databases.lists, key: key,
+                    value: IVFBlock.encode(ids: block.ids, codes: block.codes, codeBytes: codeBytes))
+            }
+        }
+        try txn.delete(databases.vectors, key: BigEndian.u64(id))
+        try txn.delete(databases.idKeys, key: BigEndian.u64(id))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import QuarryIndex
+
+/// What a collection is: stored as JSON under `manifest` in the `meta` database.
+public struct CollectionManifest: Codable, Sendable, Equatable {
+    /// Marks an LMDB environment as a Quarry collection.
+    public static let formatName = "quarry-collection"
+    /// The on-disk layout version this build reads and writes.
+    public static let currentSchemaVersion = 1
+
+    public var format: String = formatName
+    public var schemaVersion: Int = currentSchemaVersion
+    public var dimension: Int
+    public var metric: String = "cosine"
+    /// Lists requested at creation (nil: chosen from the first ingest's size).
+    public var requestedListCount: Int?
+    /// Lists of the trained coarse quantizer; 0 until the first ingest trains it.
+    public var listCount: Int = 0
+    /// Vectors the coarse quantizer was trained on.
+    public var trainingSize: Int = 0
+    /// How float input is quantized to INT8 (nil until the first float ingest decides).
+    public var quantization: Quantization?
+    /// Entries per posting-list block.
+    public var blockCapacity: Int = 256
+    /// The embedding model directory, when the collection embeds text itself.
+    public var model: String?
+    /// Search settings used when a query names none.
+    public var defaultProbeCount: Int?
+    public var defaultOversample: Double?
+
+    public init(dimension: Int, requestedListCount: Int? = nil) {
+        self.dimension = dimension
+        self.requestedListCount = requestedListCount
+    }
+
+    /// The list count for a collection whose first ingest holds `count` vectors: about
+    /// 4·√n, at most n / 32 so lists are not tiny, at least 1.
+    public static func defaultListCount(forVectorCount count: Int) -> Int {
+        max(1, min(Int(4 * Double(count).squareRoot()), count / 32))
+    }
+}

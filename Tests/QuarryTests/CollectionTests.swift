@@ -1,0 +1,165 @@
+import Foundation
+import Quarry
+import QuarryIndex
+import Testing
+
+/// A temporary directory removed when the test ends.
+final class TemporaryDirectory {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "quarry-test-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Synthetic INT8 data written to .npy files, with exact ground truth by brute force.
+struct Dataset {
+    static let dimension = 96
+    let base: [Int8]
+    let queries: [Int8]
+    let count: Int
+    let basePath: String
+    let queryPath: String
+
+    init(in directory: String, count: Int = 3000, queries queryCount: Int = 20, seed: UInt64 = 5) throws {
+        let synth = SyntheticEmbeddings(dimension: Self.dimension, clusterCount: 30, seed: seed)
+        self.count = count
+        base = synth.int8Rows(first: 0, count: count)
+        queries = synth.int8Rows(first: 0, count: queryCount, queries: true)
+        basePath = directory + "/base-\(seed)-\(count).npy"
+        queryPath = directory + "/queries-\(seed).npy"
+        try writeNPY(path: basePath, type: .int8, rows: count, columns: Self.dimension, values: base)
+        try writeNPY(path: queryPath, type: .int8, rows: queryCount, columns: Self.dimension, values: queries)
+    }
+
+    func query(_ q: Int) -> [Int8] { Array(queries[q * Self.dimension..<(q + 1) * Self.dimension]) }
+    func row(_ r: Int) -> [Int8] { Array(base[r * Self.dimension..<(r + 1) * Self.dimension]) }
+}
+
+@Suite struct CollectionTests {
+    let temporary = TemporaryDirectory()
+    var directory: String { temporary.path }
+
+    func makeCollection(_ name: String = "c", listCount: Int? = 24) throws -> Collection {
+        try Collection.create(at: directory + "/" + name, dimension: Dataset.dimension, listCount: listCount)
+    }
+
+    @Test func ingestThenSearchFindsExactNeighbours() throws {
+        let data = try Dataset(in: directory)
+        let collection = try makeCollection()
+        let report = try collection.ingest(vectors: VectorFile(path: data.basePath))
+        #expect(report.added == data.count)
+        #expect(try collection.vectorCount() == data.count)
+        #expect(collection.manifest.listCount == 24)
+        var recall = 0.0
+        for q in 0..<20 {
+            let query = try collection.prepare(int8: data.query(q))
+            let exact = try collection.exactSearch(query, k: 10)
+            let approximate = try collection.search(query, k: 10, nprobe: 8, oversample: 32)
+            #expect(exact.count == 10 && approximate.count == 10)
+            recall += RetrievalMetrics.recall(retrieved: approximate.map(\.key), truth: exact.map(\.key), k: 10)
+            // Probing every list and rescoring every candidate is exact.
+            let everything = try collection.search(query, k: 10, nprobe: 24, oversample: Double(data.count))
+            #expect(everything.map(\.key) == exact.map(\.key))
+        }
+        #expect(recall / 20 >= 0.85)
+    }
+
+    @Test func aStoredVectorIsItsOwnNearestNeighbour() throws {
+        let data = try Dataset(in: directory)
+        let collection = try makeCollection()
+        try collection.ingest(vectors: VectorFile(path: data.basePath))
+        for row in [0, 17, 2999] {
+            let hits = try collection.search(collection.prepare(int8: data.row(row)), k: 1, nprobe: 4, oversample: 16)
+            #expect(hits.first?.key == String(row))
+            #expect(abs((hits.first?.score ?? 0) - 1) < 1e-5)
+        }
+    }
+
+    @Test func reopeningGivesTheSameResults() throws {
+        let data = try Dataset(in: directory)
+        var before: [[Hit]] = []
+        do {
+            let collection = try makeCollection()
+            try collection.ingest(vectors: VectorFile(path: data.basePath))
+            before = try (0..<10).map {
+                try collection.search(collection.prepare(int8: data.query($0)), k: 20, nprobe: 6, oversample: 4)
+            }
+        }
+        let reopened = try Collection.open(at: directory + "/c")
+        #expect(try reopened.vectorCount() == data.count)
+        let after = try (0..<10).map {
+            try reopened.search(reopened.prepare(int8: data.query($0)), k: 20, nprobe: 6, oversample: 4)
+        }
+        #expect(before == after)
+        let stats = try reopened.stats()
+        #expect(stats.vectors == data.count && stats.lists == 24 && stats.dimension == Dataset.dimension)
+        #expect(stats.meanListSize == Double(data.count) / 24 && stats.largestList >= stats.smallestList)
+        #expect(stats.bytesOnDisk > data.count * Dataset.dimension)
+    }
+
+    @Test func keysFileNamesTheResults() throws {
+        let data = try Dataset(in: directory, count: 500)
+        let collection = try makeCollection(listCount: 8)
+        let keys = (0..<500).map { "doc-\($0)" }
+        try collection.ingest(vectors: VectorFile(path: data.basePath), keys: keys)
+        let hits = try collection.search(collection.prepare(int8: data.row(42)), k: 1, nprobe: 8, oversample: 4)
+        #expect(hits.first?.key == "doc-42")
+    }
+
+    @Test func reingestingIsIdempotentAndUpsertReplaces() throws {
+        let data = try Dataset(in: directory, count: 1000)
+        let collection = try makeCollection(listCount: 10)
+        try collection.ingest(vectors: VectorFile(path: data.basePath))
+        let again = try collection.ingest(vectors: VectorFile(path: data.basePath))
+        #expect(again.added == 0 && again.replaced == 0 && again.unchanged == 1000)
+        #expect(try collection.vectorCount() == 1000)
+
+        // Replace key "7" with the vector of row 500: the search for row 500's vector now
+        // finds both keys, and row 7's old vector no longer finds "7" first.
+        let replacement = data.row(500)
+        try writeNPY(
+            path: directory + "/one.npy", type: .int8, rows: 1, columns: Dataset.dimension, values: replacement)
+        let upsert = try collection.ingest(vectors: VectorFile(path: directory + "/one.npy"), keys: ["7"])
+        #expect(upsert.replaced == 1 && upsert.added == 0)
+        #expect(try collection.vectorCount() == 1000)
+        let hits = try collection.search(collection.prepare(int8: replacement), k: 2, nprobe: 10, oversample: 50)
+        #expect(Set(hits.map(\.key)) == ["7", "500"])
+        let old = try collection.exactSearch(collection.prepare(int8: data.row(7)), k: 1000)
+        #expect(old.first?.key != "7")
+        // Every stored vector is still reachable through the posting lists.
+        let all = try collection.search(collection.prepare(int8: data.row(0)), k: 1000, nprobe: 10, oversample: 1000)
+        #expect(Set(all.map(\.key)).count == 1000)
+        #expect(try collection.stats().meanListSize == 100)
+    }
+
+    @Test func floatInputIsQuantizedLikePplxEmbed() throws {
+        let synth = SyntheticEmbeddings(dimension: Dataset.dimension, clusterCount: 8, seed: 9)
+        let floats = synth.floatRows(first: 0, count: 400)
+        try writeNPY(path: directory + "/f.npy", type: .float32, rows: 400, columns: Dataset.dimension, values: floats)
+        let collection = try makeCollection(listCount: 4)
+        try collection.ingest(vectors: VectorFile(path: directory + "/f.npy"))
+        #expect(collection.manifest.quantization == .tanh)
+        let query = try collection.prepare(query: Array(floats[0..<Dataset.dimension]))
+        #expect(try collection.exactSearch(query, k: 1).first?.key == "0")
+
+        var options = IngestOptions()
+        options.quantization = .calibrated
+        let calibrated = try makeCollection("cal", listCount: 4)
+        try calibrated.ingest(vectors: VectorFile(path: directory + "/f.npy"), options: options)
+        guard case .calibrated(let scale) = calibrated.manifest.quantization else {
+            Issue.record("expected a calibrated quantization")
+            return
+        }
+        #expect(scale > 0)
+        // The collection keeps its quantization; asking for the other one is refused.
+        #expect(throws: QuarryError.self) {
+            try calibrated.ingest(
+                vectors: VectorFile(path: directory + "/f.npy"),
+                options: {
+                    var o = IngestOptions(); o.quantization = .tanh; return o
+                }())
+        }
+    }
+}

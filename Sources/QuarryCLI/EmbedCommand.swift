@@ -158,7 +158,9 @@ private final class ProgressMeter {
     }
 
     func finish(rows: Int, output: String) {
-        report("\(total) \(unit) → \(rows) rows in \(output); \(tokens) tokens in \(String(format: "%.1f", elapsed)) s, \(rate) tokens/s")
+        report(
+            "\(total) \(unit) → \(rows) rows in \(output); \(tokens) tokens in \(String(format: "%.1f", elapsed)) s, \(rate) tokens/s"
+        )
     }
 
     private var elapsed: Double { Date().timeIntervalSince(start) }

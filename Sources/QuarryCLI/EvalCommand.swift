@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import Quarry
+import QuarryIndex
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure recall, QPS and latency of search settings against exact neighbours.",
+        discussion: """
+            Prints one JSON object a line per (k, nprobe, oversample) setting, one for exact search, \
+            and per k the fastest setting reaching --target recall. Queries run one at a time on one thread.
+            """)
+
+    @Argument(help: "The collection directory.") var directory: String
+    @Option(help: "Query vectors (.npy, .fvecs, .bvecs).") var queries: String
+    @Option(help: "Ground truth: int32/int64 .npy [nq, >=k] of 0-based row numbers in ingest order.")
+    var groundTruth: String?
+    @Option(help: "With --ground-truth: the keys file used at ingest, to map row numbers to keys.")
+    var keys: String?
+    @Flag(help: "Compute the ground truth by exact search over the collection.") var exact = false
+    @Option(name: .short, help: "Cut-offs to evaluate (repeatable).") var k: [Int] = [10]
+    @Option(parsing: .upToNextOption, help: "Probe counts to try.") var nprobe: [Int] = []
+    @Option(parsing: .upToNextOption, help: "Oversampling factors to try.") var oversample: [Double] = [2, 4, 8]
+    @Option(help: "Report the fastest setting reaching this recall.") var target: Double = 0.95
+    @Option(help: "Queries timed for the exact-search baseline line (0: none).") var exactQueries: Int = 20
+    @Option(help: "Use only the first N queries.") var limit: Int?
+    @Flag(help: "JSON lines (the only output format; accepted for clarity).") var json = false
+
+    struct SettingResult: Codable {
+        var mode: String
+        var k: Int
+        var nprobe: Int?
+        var oversample: Double?
+        var recall: Double
+        var qps: Double
+        var p50_ms: Double
+        var p99_ms: Double
+        var queries: Int
+    }
+
+    struct TargetResult: Codable {
+        var target: Double
+        var k: Int
+        var reached: Bool
+        var best: SettingResult?
+    }
+
+    func run() throws {
+        try reportingErrors {
+            guard (groundTruth == nil) != !exact else {
+                throw ValidationError("give exactly one of --ground-truth FILE or --exact")
+            }
+            guard k.allSatisfy({ $0 > 0 }) else { throw ValidationError("-k must be positive") }
+            let collection = try Collection.open(at: directory)
+            var prepared = try QuerySet(path: queries, collection: collection).prepared
+            if let limit { prepared = Array(prepared.prefix(max(0, limit))) }
+            guard !prepared.isEmpty else { throw ValidationError("no queries in \(queries)") }
+            let maxK = k.max()!
+            let truth = try groundTruthKeys(collection: collection, queries: prepared, k: maxK)
+            let lists = collection.manifest.listCount
+            let probeCounts =
+                nprobe.isEmpty
+                ? [1, 2, 4, 8, 16, 32, 64, 128, 256].filter { $0 <= lists } : nprobe
+            for probes in probeCounts where probes > lists || probes <= 0 {
+                throw ValidationError("nprobe \(probes) is outside 1...\(lists)")
+            }
+            var results: [SettingResult] = []
+            for cutoff in k.sorted() {
+                for probes in probeCounts {
+                    for factor in oversample {
+                        // Warm the page cache and the searcher before timing.
+                        for query in prepared.prefix(20) {
+                            _ = try collection.search(query, k: cutoff, nprobe: probes, oversample: factor)
+                        }
+                        var latencies: [Double] = []
+                        var recall = 0.0
+                        let clock = ContinuousClock()
+                        let started = clock.now
+                        for (index, query) in prepared.enumerated() {
+                            let begin = clock.now
+                            let hits = try collection.search(query, k: cutoff, nprobe: probes, oversample: factor)
+                            latencies.append((clock.now - begin).milliseconds)
+                            recall += RetrievalMetrics.recall(
+                                retrieved: hits.map(\.key), truth: truth[index], k: cutoff)
+                        }
+                        let elapsed = (clock.now - started).milliseconds / 1000
+                        let result = SettingResult(
+                            mode: "ivf", k: cutoff, nprobe: probes, oversample: factor,
+                            recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
+                            p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
+                            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count)
+                        results.append(result)
+                        emit(jsonLine(result))
+                    }
+                }
+            }
+            if exactQueries > 0 {
+                let timed = Array(prepared.prefix(exactQueries))
+                var latencies: [Double] = []
+                var recall = 0.0
+                let clock = ContinuousClock()
+                for (index, query) in timed.enumerated() {
+                    let begin = clock.now
+                    let hits = try collection.exactSearch(query, k: maxK)
+                    latencies.append((clock.now - begin).milliseconds)
+                    recall += RetrievalMetrics.recall(retrieved: hits.map(\.key), truth: truth[index], k: maxK)
+                }
+                let total = latencies.reduce(0, +) / 1000
+                emit(
+                    jsonLine(
+                        SettingResult(
+                            mode: "exact", k: maxK, recall: recall / Double(timed.count),
+                            qps: Double(timed.count) / total, p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
+                            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: timed.count)))
+            }
+            for cutoff in k.sorted() {
+                let best = results.filter { $0.k == cutoff && $0.recall >= target }.max { $0.qps < $1.qps }
+                emit(jsonLine(TargetResult(target: target, k: cutoff, reached: best != nil, best: best)))
+            }
+        }
+    }
+
+    /// The true neighbours' keys per query, nearest first.
+    private func groundTruthKeys(collection: Collection, queries: [PreparedQuery], k: Int) throws -> [[String]] {
+        guard let groundTruth else {
+            printError("eval: computing exact neighbours of \(queries.count) queries")
+            return try collection.exactNeighbors(of: queries, k: k).map { $0.map(\.key) }
+        }
+        let rows = try NPYMatrix(path: groundTruth).integerRows()
+        guard rows.count >= queries.count else {
+            throw ValidationError("\(groundTruth) has \(rows.count) rows for \(queries.count) queries")
+        }
+        guard let width = rows.first?.count, width >= k else {
+            throw ValidationError("\(groundTruth) has fewer than k = \(k) neighbours per query")
+        }
+        let keyList = try keys.map(readLines)
+        return try rows.prefix(queries.count).map { row in
+            try row.prefix(k).map { number in
+                guard let keyList else { return String(number) }
+                guard number >= 0, number < keyList.count else {
+                    throw ValidationError("ground-truth row \(number) is outside the keys file")
+                }
+                return keyList[number]
+            }
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) * 1e-15 }
+}

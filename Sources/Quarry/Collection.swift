@@ -160,10 +160,11 @@ public final class Collection: @unchecked Sendable {
     }
 
     /// Approximate search. `nprobe` and `oversample` default to the collection's tuned values.
-    public func search(_ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil) throws
-        -> [Hit]
-    {
-        let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample)
+    public func search(
+        _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil,
+        prefilter: Prefilter = .asymmetric
+    ) throws -> [Hit] {
+        let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
         return try withSearcher { searcher in
             try environment.read { txn in
                 let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: searcher.dimension)
@@ -184,7 +185,9 @@ public final class Collection: @unchecked Sendable {
     }
 
     /// Validated search parameters.
-    public func searchParameters(k: Int, nprobe: Int?, oversample: Double?) throws -> SearchParameters {
+    public func searchParameters(
+        k: Int, nprobe: Int?, oversample: Double?, prefilter: Prefilter = .asymmetric
+    ) throws -> SearchParameters {
         let manifest = self.manifest
         guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
         let lists = max(manifest.listCount, 1)
@@ -198,7 +201,7 @@ public final class Collection: @unchecked Sendable {
         guard factor >= 1, factor.isFinite else {
             throw QuarryError.invalidArgument("oversample must be at least 1, got \(factor)")
         }
-        return SearchParameters(k: k, nprobe: probes, oversample: factor)
+        return SearchParameters(k: k, nprobe: probes, oversample: factor, prefilter: prefilter)
     }
 
     /// Runs `body` with a searcher from the pool; nil when the collection is untrained.

@@ -75,6 +75,8 @@ func readLines(_ path: String) throws -> [String] {
     return lines
 }
 
+extension Prefilter: ExpressibleByArgument {}
+
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search", abstract: "Search a collection with query vectors.")
@@ -84,6 +86,7 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .short, help: "Results per query.") var k: Int = 10
     @Option(help: "Posting lists probed per query.") var nprobe: Int?
     @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
+    @Option(help: "How the 1-bit prefilter scores codes: asymmetric or hamming.") var prefilter: Prefilter = .asymmetric
     @Flag(help: "Brute-force INT8 cosine over every vector (the ground truth).") var exact = false
     @Flag(help: "One JSON object per query.") var json = false
 
@@ -96,7 +99,8 @@ struct SearchCommand: ParsableCommand {
                 let hits =
                     exact
                     ? try collection.exactSearch(query, k: k)
-                    : try collection.search(query, k: k, nprobe: nprobe, oversample: oversample)
+                    : try collection.search(
+                        query, k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
                 if json {
                     print(jsonLine(QueryResult(query: index, hits: hits)))
                 } else {

@@ -22,6 +22,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .short, help: "Cut-offs to evaluate (repeatable).") var k: [Int] = [10]
     @Option(parsing: .upToNextOption, help: "Probe counts to try.") var nprobe: [Int] = []
     @Option(parsing: .upToNextOption, help: "Oversampling factors to try.") var oversample: [Double] = [2, 4, 8]
+    @Option(parsing: .upToNextOption, help: "Prefilters to try: asymmetric, hamming.")
+    var prefilter: [Prefilter] = [.asymmetric]
     @Option(help: "Report the fastest setting reaching this recall.") var target: Double = 0.95
     @Option(help: "Queries timed for the exact-search baseline line (0: none).") var exactQueries: Int = 20
     @Option(help: "Use only the first N queries.") var limit: Int?
@@ -29,6 +31,7 @@ struct EvalCommand: ParsableCommand {
 
     struct SettingResult: Codable {
         var mode: String
+        var prefilter: String?
         var k: Int
         var nprobe: Int?
         var oversample: Double?
@@ -66,33 +69,36 @@ struct EvalCommand: ParsableCommand {
                 throw ValidationError("nprobe \(probes) is outside 1...\(lists)")
             }
             var results: [SettingResult] = []
+            let settings = prefilter.flatMap { kind in
+                probeCounts.flatMap { probes in oversample.map { (kind, probes, $0) } }
+            }
             for cutoff in k.sorted() {
-                for probes in probeCounts {
-                    for factor in oversample {
-                        // Warm the page cache and the searcher before timing.
-                        for query in prepared.prefix(20) {
-                            _ = try collection.search(query, k: cutoff, nprobe: probes, oversample: factor)
-                        }
-                        var latencies: [Double] = []
-                        var recall = 0.0
-                        let clock = ContinuousClock()
-                        let started = clock.now
-                        for (index, query) in prepared.enumerated() {
-                            let begin = clock.now
-                            let hits = try collection.search(query, k: cutoff, nprobe: probes, oversample: factor)
-                            latencies.append((clock.now - begin).milliseconds)
-                            recall += RetrievalMetrics.recall(
-                                retrieved: hits.map(\.key), truth: truth[index], k: cutoff)
-                        }
-                        let elapsed = (clock.now - started).milliseconds / 1000
-                        let result = SettingResult(
-                            mode: "ivf", k: cutoff, nprobe: probes, oversample: factor,
-                            recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
-                            p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
-                            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count)
-                        results.append(result)
-                        emit(jsonLine(result))
+                for (kind, probes, factor) in settings {
+                    // Warm the page cache and the searcher before timing.
+                    for query in prepared.prefix(20) {
+                        _ = try collection.search(
+                            query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind)
                     }
+                    var latencies: [Double] = []
+                    var recall = 0.0
+                    let clock = ContinuousClock()
+                    let started = clock.now
+                    for (index, query) in prepared.enumerated() {
+                        let begin = clock.now
+                        let hits = try collection.search(
+                            query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind)
+                        latencies.append((clock.now - begin).milliseconds)
+                        recall += RetrievalMetrics.recall(
+                            retrieved: hits.map(\.key), truth: truth[index], k: cutoff)
+                    }
+                    let elapsed = (clock.now - started).milliseconds / 1000
+                    let result = SettingResult(
+                        mode: "ivf", prefilter: kind.rawValue, k: cutoff, nprobe: probes, oversample: factor,
+                        recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
+                        p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
+                        p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count)
+                    results.append(result)
+                    emit(jsonLine(result))
                 }
             }
             if exactQueries > 0 {

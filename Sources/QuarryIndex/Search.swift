@@ -23,6 +23,17 @@ public struct ScoredID: Sendable, Equatable {
     }
 }
 
+/// How the 1-bit prefilter scores a stored code against the query.
+public enum Prefilter: String, Sendable, Equatable, CaseIterable, Codable {
+    /// The query's INT8 values (rounded to a few bits) against the stored sign bits:
+    /// sum of q[d] over the dimensions whose bit is set, which ranks like the dot product of
+    /// the query with the sign vector. Costs a few popcounts a word and keeps the query's
+    /// magnitudes, so far fewer candidates reach the same recall.
+    case asymmetric
+    /// Hamming distance between the query's sign bits and the stored ones: one popcount a word.
+    case hamming
+}
+
 /// Parameters of an approximate search.
 public struct SearchParameters: Sendable, Equatable {
     /// Results wanted.
@@ -31,20 +42,34 @@ public struct SearchParameters: Sendable, Equatable {
     public var nprobe: Int
     /// Candidates kept by the 1-bit prefilter, as a multiple of k.
     public var oversample: Double
-    public init(k: Int, nprobe: Int, oversample: Double) {
+    /// How the prefilter scores codes.
+    public var prefilter: Prefilter
+    public init(k: Int, nprobe: Int, oversample: Double, prefilter: Prefilter = .asymmetric) {
         self.k = k
         self.nprobe = nprobe
         self.oversample = oversample
+        self.prefilter = prefilter
     }
     /// Candidates rescored: k × oversample, at least k.
     public var candidateCount: Int { max(k, Int((Double(k) * oversample).rounded(.up))) }
 }
 
-/// A query prepared for scanning: INT8 values, norm and 1-bit code.
+/// A query prepared for scanning: INT8 values, norm, 1-bit code and bit planes.
 public struct PreparedQuery: Sendable {
     public let values: [Int8]
     public let norm: Float
     public let code: [UInt8]
+    /// The query rounded to `planeCount` bits a dimension, as unsigned values u = q' + offset
+    /// stored plane by plane (least significant first), each plane packed like the codes.
+    public let planes: [UInt8]
+    public let planeCount: Int
+    /// The bias of the unsigned plane values: 2^(planeCount - 1).
+    public let planeOffset: Int32
+    /// The largest asymmetric score any code can reach: the sum of the positive q' values.
+    /// Distances are this minus the score, in 0...`asymmetricRange`.
+    public let asymmetricMaximum: Int32
+    /// The sum of |q'|: the span of possible asymmetric scores.
+    public let asymmetricRange: Int32
 
     /// Prepares an INT8 query vector.
     public init(int8 values: [Int8]) {
@@ -57,6 +82,30 @@ public struct PreparedQuery: Sendable {
             code.withUnsafeMutableBufferPointer { qk_pack_signs_i8(v.baseAddress, values.count, $0.baseAddress) }
         }
         self.code = code
+        // As many bits as keep every distance within UInt16 for the counting selection.
+        let dimension = values.count
+        var bits = 8
+        while bits > 1 && ((1 << bits) - 1) * dimension > Int(UInt16.max) { bits -= 1 }
+        planeCount = bits
+        planeOffset = Int32(1 << (bits - 1))
+        let step = Float(256 >> bits)
+        let codeBytes = code.count
+        var planes = [UInt8](repeating: 0, count: bits * codeBytes)
+        var maximum: Int32 = 0
+        var range: Int32 = 0
+        for d in 0..<dimension {
+            let rounded = (Float(values[d]) / step).rounded()
+            let clamped = Int32(min(max(rounded, -Float(planeOffset)), Float(planeOffset - 1)))
+            if clamped > 0 { maximum += clamped }
+            range += abs(clamped)
+            let unsigned = clamped + planeOffset
+            for plane in 0..<bits where (unsigned >> plane) & 1 == 1 {
+                planes[plane * codeBytes + d / 8] |= UInt8(0x80) >> (d % 8)
+            }
+        }
+        self.planes = planes
+        asymmetricMaximum = maximum
+        asymmetricRange = range
     }
 }
 
@@ -68,6 +117,7 @@ public final class IVFSearcher {
     private let centroids: [Float]
     private let codeBytes: Int
     private var distances: [UInt16] = []
+    private var scores: [Int32] = []
     private var candidateIDs: [UInt64] = []
     private var selected: [UInt32] = []
     private var histogram: [UInt32]
@@ -81,7 +131,7 @@ public final class IVFSearcher {
         self.centroids = centroids
         listCount = centroids.count / dimension
         codeBytes = IVFLayout.codeBytes(dimension: dimension)
-        histogram = [UInt32](repeating: 0, count: codeBytes * 8 + 1)
+        histogram = [UInt32](repeating: 0, count: Int(UInt16.max) + 1)
         listScores = [Float](repeating: 0, count: listCount)
         queryFloats = [Float](repeating: 0, count: dimension)
     }
@@ -118,11 +168,26 @@ public final class IVFSearcher {
                     distances.append(contentsOf: repeatElement(0, count: capacity - distances.count))
                     candidateIDs.append(contentsOf: repeatElement(0, count: capacity - candidateIDs.count))
                 }
-                distances.withUnsafeMutableBufferPointer { d in
-                    query.code.withUnsafeBufferPointer { q in
-                        qk_hamming_batch(
-                            q.baseAddress, block.codes.assumingMemoryBound(to: UInt8.self), codeBytes,
-                            block.count, d.baseAddress! + scanned)
+                let codes = block.codes.assumingMemoryBound(to: UInt8.self)
+                switch parameters.prefilter {
+                case .hamming:
+                    distances.withUnsafeMutableBufferPointer { d in
+                        query.code.withUnsafeBufferPointer { q in
+                            qk_hamming_batch(q.baseAddress, codes, codeBytes, block.count, d.baseAddress! + scanned)
+                        }
+                    }
+                case .asymmetric:
+                    if scores.count < block.count { scores = [Int32](repeating: 0, count: block.count) }
+                    scores.withUnsafeMutableBufferPointer { out in
+                        query.planes.withUnsafeBufferPointer { planes in
+                            qk_asymmetric_batch(
+                                planes.baseAddress, Int32(query.planeCount), query.planeOffset, codes, codeBytes,
+                                block.count, out.baseAddress)
+                        }
+                    }
+                    let maximum = query.asymmetricMaximum
+                    for i in 0..<block.count {
+                        distances[scanned + i] = UInt16(truncatingIfNeeded: maximum - scores[i])
                     }
                 }
                 for i in 0..<block.count { candidateIDs[scanned + i] = block.id(at: i) }
@@ -131,11 +196,13 @@ public final class IVFSearcher {
         }
         let wanted = min(parameters.candidateCount, scanned)
         if selected.count < wanted { selected = [UInt32](repeating: 0, count: wanted) }
+        let maximumDistance =
+            parameters.prefilter == .hamming ? UInt16(codeBytes * 8) : UInt16(query.asymmetricRange)
         let chosen = distances.withUnsafeBufferPointer { d in
             histogram.withUnsafeMutableBufferPointer { h in
                 selected.withUnsafeMutableBufferPointer { s in
                     qk_select_smallest_u16(
-                        d.baseAddress, scanned, wanted, UInt16(codeBytes * 8), h.baseAddress, s.baseAddress)
+                        d.baseAddress, scanned, wanted, maximumDistance, h.baseAddress, s.baseAddress)
                 }
             }
         }

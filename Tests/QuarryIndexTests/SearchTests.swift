@@ -67,6 +67,57 @@ struct SmallIndex {
         }
     }
 
+    @Test(arguments: [Prefilter.asymmetric, .hamming])
+    func probingEverythingIsExactWithEitherPrefilter(prefilter: Prefilter) throws {
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        let parameters = SearchParameters(k: 10, nprobe: 16, oversample: Double(fixture.count), prefilter: prefilter)
+        for q in 0..<3 {
+            let found = try searcher.search(
+                PreparedQuery(int8: fixture.query(q)), parameters: parameters, in: fixture.index)
+            #expect(found.map(\.id) == fixture.bruteForce(q, k: 10).map(\.id))
+        }
+    }
+
+    @Test(arguments: [3, 96, 128, 1024, 2560])
+    func queryPlanesHoldTheRoundedQuery(dimension: Int) {
+        var generator = SplitMix64(seed: UInt64(dimension))
+        let values = (0..<dimension).map { _ in Int8(truncatingIfNeeded: generator.next()) }
+        let query = PreparedQuery(int8: values)
+        // Every distance must fit the UInt16 counting selection.
+        #expect(((1 << query.planeCount) - 1) * dimension <= Int(UInt16.max) || query.planeCount == 1)
+        let step = Float(256 >> query.planeCount)
+        let codeBytes = query.code.count
+        var maximum: Int32 = 0
+        var range: Int32 = 0
+        for d in 0..<dimension {
+            var unsigned: Int32 = 0
+            for plane in 0..<query.planeCount where query.planes[plane * codeBytes + d / 8] & (0x80 >> (d % 8)) != 0 {
+                unsigned |= 1 << plane
+            }
+            let expected = min(
+                max((Float(values[d]) / step).rounded(), -Float(query.planeOffset)), Float(query.planeOffset - 1))
+            #expect(unsigned - query.planeOffset == Int32(expected))
+            maximum += max(0, Int32(expected))
+            range += abs(Int32(expected))
+        }
+        #expect(query.asymmetricMaximum == maximum && query.asymmetricRange == range)
+    }
+
+    @Test func asymmetricPrefilterBeatsHammingAtEqualCandidates() throws {
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        var recall: [Prefilter: Double] = [:]
+        for prefilter in Prefilter.allCases {
+            for q in 0..<20 {
+                let parameters = SearchParameters(k: 10, nprobe: 16, oversample: 3, prefilter: prefilter)
+                let found = try searcher.search(
+                    PreparedQuery(int8: fixture.query(q)), parameters: parameters, in: fixture.index)
+                recall[prefilter, default: 0] += RetrievalMetrics.recall(
+                    retrieved: found.map(\.id), truth: fixture.bruteForce(q, k: 10).map(\.id), k: 10)
+            }
+        }
+        #expect(recall[.asymmetric]! > recall[.hamming]!)
+    }
+
     @Test func moderateSettingsReachHighRecall() throws {
         let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
         var recall = 0.0

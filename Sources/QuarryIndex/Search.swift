@@ -123,6 +123,10 @@ public final class IVFSearcher {
     private var histogram: [UInt32]
     private var listScores: [Float]
     private var queryFloats: [Float]
+    /// The sign bits of every centroid, packed like the codes.
+    private let centroidCodes: [UInt8]
+    private var centroidScores: [Int32] = []
+    private var listDistances: [UInt16] = []
 
     /// - Parameter centroids: listCount × dimension unit-length centroids, row-major.
     public init(centroids: [Float], dimension: Int) {
@@ -134,24 +138,74 @@ public final class IVFSearcher {
         histogram = [UInt32](repeating: 0, count: Int(UInt16.max) + 1)
         listScores = [Float](repeating: 0, count: listCount)
         queryFloats = [Float](repeating: 0, count: dimension)
+        let (lists, bytes) = (listCount, codeBytes)
+        var codes = [UInt8](repeating: 0, count: lists * bytes)
+        centroids.withUnsafeBufferPointer { c in
+            codes.withUnsafeMutableBufferPointer { out in
+                for list in 0..<lists {
+                    qk_pack_signs_f32(c.baseAddress! + list * dimension, dimension, out.baseAddress! + list * bytes)
+                }
+            }
+        }
+        centroidCodes = codes
     }
 
     /// The `count` lists whose centroids are nearest (by cosine) to `query`, nearest first.
+    ///
+    /// With many lists, scoring every float centroid would stream megabytes per query (4,000
+    /// lists × 1,024 dimensions = 16 MB); instead the query's bit planes score the centroids'
+    /// sign bits (like the prefilter over the lists), and only the best `shortlistSize(count)`
+    /// are scored exactly.
     public func nearestLists(to query: PreparedQuery, count: Int) -> [Int] {
-        for i in 0..<dimension { queryFloats[i] = Float(query.values[i]) }
-        centroids.withUnsafeBufferPointer { c in
-            cblas_sgemv(
-                CblasRowMajor, CblasNoTrans, Int32(listCount), Int32(dimension), 1, c.baseAddress,
-                Int32(dimension), queryFloats, 1, 0, &listScores, 1)
-        }
         let take = min(count, listCount)
-        var order = Array(0..<listCount)
-        order.withUnsafeMutableBufferPointer { o in
+        guard take > 0 else { return [] }
+        for i in 0..<dimension { queryFloats[i] = Float(query.values[i]) }
+        let shortlist = Self.shortlistSize(take)
+        var candidates: [Int]
+        if shortlist >= listCount {
+            candidates = Array(0..<listCount)
+        } else {
+            if centroidScores.count < listCount { centroidScores = [Int32](repeating: 0, count: listCount) }
+            if listDistances.count < listCount { listDistances = [UInt16](repeating: 0, count: listCount) }
+            centroidScores.withUnsafeMutableBufferPointer { out in
+                query.planes.withUnsafeBufferPointer { planes in
+                    centroidCodes.withUnsafeBufferPointer { codes in
+                        qk_asymmetric_batch(
+                            planes.baseAddress, Int32(query.planeCount), query.planeOffset, codes.baseAddress,
+                            codeBytes, listCount, out.baseAddress)
+                    }
+                }
+            }
+            for i in 0..<listCount {
+                listDistances[i] = UInt16(truncatingIfNeeded: query.asymmetricMaximum - centroidScores[i])
+            }
+            if selected.count < shortlist { selected = [UInt32](repeating: 0, count: shortlist) }
+            let chosen = listDistances.withUnsafeBufferPointer { d in
+                histogram.withUnsafeMutableBufferPointer { h in
+                    selected.withUnsafeMutableBufferPointer { s in
+                        qk_select_smallest_u16(
+                            d.baseAddress, listCount, shortlist, UInt16(query.asymmetricRange), h.baseAddress,
+                            s.baseAddress)
+                    }
+                }
+            }
+            candidates = selected.prefix(chosen).map { Int($0) }
+        }
+        centroids.withUnsafeBufferPointer { c in
+            for list in candidates {
+                listScores[list] = cblas_sdot(Int32(dimension), queryFloats, 1, c.baseAddress! + list * dimension, 1)
+            }
+        }
+        candidates.withUnsafeMutableBufferPointer { o in
             let scores = listScores
             partialSortDescending(o, take: take) { scores[$0] }
         }
-        return Array(order.prefix(take))
+        return Array(candidates.prefix(take))
     }
+
+    /// Centroids scored exactly when `count` lists are wanted: enough that the sign-bit
+    /// estimate almost never drops one of the true nearest.
+    static func shortlistSize(_ count: Int) -> Int { 4 * count + 64 }
 
     /// Approximate search: probe `nprobe` lists, keep the candidates nearest by Hamming distance
     /// of 1-bit codes, rescore them by INT8 cosine, return the best `k`, best first.

@@ -19,10 +19,12 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CQuarryKernels", cSettings: optimizedC),
         .target(name: "QuarryIndex", dependencies: ["CQuarryKernels", "CBLAS"]),
-        .target(name: "QuarryStore", dependencies: ["CLMDB", "CZstd"]),
+        .target(name: "QuarryStore", dependencies: ["CLMDB", "CZstd", "CZlib"]),
         .target(name: "QuarryEmbed", dependencies: ["CBLAS", "CQuarryKernels"]),
         .target(name: "Quarry", dependencies: ["QuarryIndex", "QuarryStore", "QuarryEmbed"]),
         .executableTarget(

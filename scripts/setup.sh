@@ -9,6 +9,7 @@ missing=()
 pkg-config --exists lmdb 2>/dev/null || missing+=(liblmdb-dev)
 pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
 pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev)
+pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2

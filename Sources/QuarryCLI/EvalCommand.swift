@@ -13,7 +13,11 @@ struct EvalCommand: ParsableCommand {
             """)
 
     @Argument(help: "The collection directory.") var directory: String
-    @Option(help: "Query vectors (.npy, .fvecs, .bvecs).") var queries: String
+    @Option(help: "Query vectors (.npy, .fvecs, .bvecs), or with --qrels text queries (BEIR queries.jsonl).")
+    var queries: String
+    @Option(help: "Relevance judgements (BEIR qrels .tsv: query-id, corpus-id, score) for text queries.")
+    var qrels: String?
+    @Option(help: "With --qrels: the embedding model directory (default: the collection's).") var model: String?
     @Option(help: "Ground truth: int32/int64 .npy [nq, >=k] of 0-based row numbers in ingest order.")
     var groundTruth: String?
     @Option(help: "With --ground-truth: the keys file used at ingest, to map row numbers to keys.")
@@ -51,6 +55,13 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let qrels {
+                try RelevanceEvaluation(
+                    directory: directory, queries: queries, qrels: qrels, model: model, cutoffs: k, nprobe: nprobe,
+                    oversample: oversample, limit: limit
+                ).run()
+                return
+            }
             guard (groundTruth == nil) != !exact else {
                 throw ValidationError("give exactly one of --ground-truth FILE or --exact")
             }
@@ -59,6 +70,8 @@ struct EvalCommand: ParsableCommand {
             var prepared = try QuerySet(path: queries, collection: collection).prepared
             if let limit { prepared = Array(prepared.prefix(max(0, limit))) }
             guard !prepared.isEmpty else { throw ValidationError("no queries in \(queries)") }
+            printError("eval: reading the collection once so timings do not include first-touch page faults")
+            try collection.warm()
             let maxK = k.max()!
             let truth = try groundTruthKeys(collection: collection, queries: prepared, k: maxK)
             let lists = collection.manifest.listCount

@@ -89,11 +89,44 @@ public final class Collection: @unchecked Sendable {
         try environment.write { txn in
             try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
         }
-        return try Collection(path: path, environment: environment, manifest: manifest)
+        return try registry.shared(at: path) {
+            try Collection(path: path, environment: environment, manifest: manifest)
+        }
     }
 
-    /// Opens the collection in `path`.
+    /// Collections open in this process, by resolved path: opening one again shares it (LMDB
+    /// allows one environment handle per file per process).
+    static let registry = OpenCollections()
+
+    final class OpenCollections: @unchecked Sendable {
+        private let lock = NSLock()
+        private var open: [String: WeakCollection] = [:]
+
+        struct WeakCollection { weak var collection: Collection? }
+
+        func isOpen(_ path: String) -> Bool {
+            let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+            return lock.withLock { open[resolved]?.collection != nil }
+        }
+
+        func shared(at path: String, opening: () throws -> Collection) throws -> Collection {
+            let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+            return try lock.withLock {
+                if let existing = open[resolved]?.collection { return existing }
+                let collection = try opening()
+                open = open.filter { $0.value.collection != nil }
+                open[resolved] = WeakCollection(collection: collection)
+                return collection
+            }
+        }
+    }
+
+    /// Opens the collection in `path`; a collection already open in this process is shared.
     public static func open(at path: String) throws -> Collection {
+        try registry.shared(at: path) { try openUnshared(at: path) }
+    }
+
+    private static func openUnshared(at path: String) throws -> Collection {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw QuarryError.collectionNotFound(path: path)

@@ -84,25 +84,16 @@ extension Collection {
             let rows = min(options.batchSize, file.count - start)
             let assignStarted = clock.now
             quantizeRows(file, start: start, rows: rows, quantization: quantization, into: &values)
-            for i in 0..<rows * dimension { floats[i] = Float(values[i]) }
-            floats.withUnsafeBufferPointer { f in
-                assignment.withUnsafeMutableBufferPointer { a in
-                    kmeans.assign(f.baseAddress!, count: rows, centroids: centroids, into: a.baseAddress!)
-                }
-            }
-            values.withUnsafeBufferPointer { v in
-                codes.withUnsafeMutableBufferPointer { c in
-                    for r in 0..<rows {
-                        qk_pack_signs_i8(v.baseAddress! + r * dimension, dimension, c.baseAddress! + r * codeBytes)
-                    }
-                }
-            }
+            assignAndEncode(
+                values, rows: rows, kmeans: kmeans, centroids: centroids, floats: &floats, assignment: &assignment,
+                codes: &codes)
             report.assignSeconds += (clock.now - assignStarted).seconds
             let writeStarted = clock.now
+            let first = start
             let batch = try environment.write { txn in
                 try writeBatch(
-                    txn, start: start, rows: rows, keys: keys, values: values, codes: codes,
-                    assignment: assignment, blockCapacity: manifest.blockCapacity)
+                    txn, rows: rows, keyAt: { Array((keys?[first + $0] ?? String(first + $0)).utf8) }, values: values,
+                    codes: codes, assignment: assignment, blockCapacity: manifest.blockCapacity)
             }
             report.writeSeconds += (clock.now - writeStarted).seconds
             report.added += batch.added
@@ -114,6 +105,31 @@ extension Collection {
                 "ingest: \(start)/\(file.count) vectors (\(Int(Double(start) / max(elapsed, 1e-9)))/s)")
         }
         return report
+    }
+
+    /// Assigns `rows` INT8 vectors to their nearest lists and packs their sign bits.
+    func assignAndEncode(
+        _ values: [Int8], rows: Int, kmeans: KMeans, centroids: [Float], floats: inout [Float],
+        assignment: inout [Int32], codes: inout [UInt8]
+    ) {
+        let dimension = kmeans.dimension
+        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        if floats.count < rows * dimension { floats = [Float](repeating: 0, count: rows * dimension) }
+        if assignment.count < rows { assignment = [Int32](repeating: 0, count: rows) }
+        if codes.count < rows * codeBytes { codes = [UInt8](repeating: 0, count: rows * codeBytes) }
+        for i in 0..<rows * dimension { floats[i] = Float(values[i]) }
+        floats.withUnsafeBufferPointer { f in
+            assignment.withUnsafeMutableBufferPointer { a in
+                kmeans.assign(f.baseAddress!, count: rows, centroids: centroids, into: a.baseAddress!)
+            }
+        }
+        values.withUnsafeBufferPointer { v in
+            codes.withUnsafeMutableBufferPointer { c in
+                for r in 0..<rows {
+                    qk_pack_signs_i8(v.baseAddress! + r * dimension, dimension, c.baseAddress! + r * codeBytes)
+                }
+            }
+        }
     }
 
     private static func validate(keys: [String], rows: Int) throws {
@@ -196,13 +212,22 @@ extension Collection {
             quantizeRows(file, start: row, rows: 1, quantization: quantization, into: &values)
             for d in 0..<dimension { sample[i * dimension + d] = Float(values[d]) }
         }
-        var kmeans = KMeans(clusterCount: lists, dimension: dimension)
+        return try train(sample: sample, count: sampleSize, lists: lists, manifest: &manifest, options: options)
+    }
+
+    /// Trains the coarse quantizer on `count` sample vectors (as floats) and commits its
+    /// centroids and the updated manifest.
+    func train(
+        sample: [Float], count sampleSize: Int, lists: Int, manifest: inout CollectionManifest, options: IngestOptions
+    ) throws -> [Float] {
+        var kmeans = KMeans(clusterCount: lists, dimension: manifest.dimension)
         kmeans.iterations = options.trainingIterations
         let centroids = kmeans.train(sample, count: sampleSize) { iteration in
             options.progress?("train: k-means iteration \(iteration)/\(kmeans.iterations)")
         }
         manifest.listCount = lists
         manifest.trainingSize = sampleSize
+        let dimension = manifest.dimension
         let trained = manifest
         try environment.write { txn in
             for list in 0..<lists {
@@ -217,15 +242,17 @@ extension Collection {
         return centroids
     }
 
-    private struct BatchResult {
+    struct BatchResult {
         var added = 0
         var replaced = 0
         var unchanged = 0
     }
 
-    /// Writes one batch in `txn`. Runs again from scratch if LMDB has to grow its map.
-    private func writeBatch(
-        _ txn: LMDBWriteTransaction, start: Int, rows: Int, keys: [String]?, values: [Int8], codes: [UInt8],
+    /// Writes one batch of vectors in `txn` under the keys `keyAt(0..<rows)`: a key already
+    /// stored with the same vector is left alone, one stored with another vector is replaced.
+    /// Runs again from scratch if LMDB has to grow its map.
+    func writeBatch(
+        _ txn: LMDBWriteTransaction, rows: Int, keyAt: (Int) -> [UInt8], values: [Int8], codes: [UInt8],
         assignment: [Int32], blockCapacity: Int
     ) throws -> BatchResult {
         let dimension = manifest.dimension
@@ -235,7 +262,7 @@ extension Collection {
         var pending: [Int32: (ids: [UInt64], codes: [UInt8])] = [:]
         try values.withUnsafeBufferPointer { allValues in
             for r in 0..<rows {
-                let key = Array((keys?[start + r] ?? String(start + r)).utf8)
+                let key = keyAt(r)
                 let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
                 if let existing = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) {
                     if let stored = try txn.get(databases.vectors, key: BigEndian.u64(existing)),

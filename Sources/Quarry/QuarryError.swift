@@ -11,6 +11,9 @@ public enum QuarryError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(String)
     case invalidKey(String)
     case untrained(path: String)
+    case invalidRecord(source: String, reason: String)
+    case documentNotFound(key: String)
+    case modelMismatch(String)
 
     public var description: String {
         switch self {
@@ -29,6 +32,9 @@ public enum QuarryError: Error, CustomStringConvertible, Equatable {
         case .invalidArgument(let message): message
         case .invalidKey(let message): message
         case .untrained(let path): "\(path) holds no vectors yet; ingest some first"
+        case .invalidRecord(let source, let reason): "\(source): \(reason)"
+        case .documentNotFound(let key): "no document with key '\(key)'"
+        case .modelMismatch(let message): message
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Quarry
+import QuarryEmbed
 import QuarryIndex
 
 struct CreateCommand: ParsableCommand {
@@ -23,32 +24,48 @@ struct CreateCommand: ParsableCommand {
 struct IngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Add vectors to a collection (upsert by key), training its index on first use.")
+        abstract: "Add vectors or documents to a collection (upsert by key), training its index on first use.",
+        discussion: """
+            With --vectors: precomputed embeddings. With --docs: crawl records (JSON lines with "id" or             "url", "text", optional "title", "url", "lang", "metadata"; or Common Crawl WET), plain, gzip             or zstd; each document is chunked, embedded with --model, quantized and indexed, and its             record stored zstd-compressed. A collection that does not exist yet is created with the             model's dimensions.
+            """)
 
     @Argument(help: "The collection directory.") var directory: String
     @Option(help: "Vectors: .npy (float32, float16, int8; [n, dims], C order), .fvecs or .bvecs.")
-    var vectors: String
+    var vectors: String?
     @Option(help: "A text file with one external key per vector (default: the row numbers).")
     var keys: String?
     @Option(help: "Quantization of float input: tanh (pplx-embed) or calibrated.")
     var quantize: String?
-    @Option(help: "Vectors per write transaction.") var batchSize: Int = 20_000
+    @Option(help: "Crawl records: JSONL or WET, plain, .gz or .zst.") var docs: String?
+    @Option(help: "The embedding model directory (config.json, tokenizer, *.safetensors).") var model: String?
+    @Option(help: "Tokens per chunk (default: the model's window, at most 256).") var chunkTokens: Int?
+    @Option(help: "Tokens shared by consecutive chunks.") var overlap: Int = 32
+    @Option(help: "Late chunking: embed a document's chunks together (default: for models named *context*).")
+    var lateChunking: Bool?
+    @Option(help: "Vectors (or with --docs, documents) per write transaction.") var batchSize: Int?
     @Flag(help: "Print the ingest report as JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
+            guard (vectors == nil) != (docs == nil) else {
+                throw ValidationError("give exactly one of --vectors FILE or --docs FILE")
+            }
+            if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
             var options = IngestOptions()
+            options.progress = { printError($0) }
             if let quantize {
                 guard let choice = QuantizationChoice(rawValue: quantize) else {
                     throw ValidationError("--quantize must be tanh or calibrated, not '\(quantize)'")
                 }
                 options.quantization = choice
             }
-            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-            options.batchSize = batchSize
-            options.progress = { printError($0) }
+            if let docs {
+                try ingestDocuments(docs, options: options)
+                return
+            }
+            if let batchSize { options.batchSize = batchSize }
             let collection = try Collection.open(at: directory)
-            let file = try VectorFile(path: vectors)
+            let file = try VectorFile(path: vectors!)
             let keyList = try keys.map(readLines)
             let report = try collection.ingest(vectors: file, keys: keyList, options: options)
             if json {
@@ -60,6 +77,39 @@ struct IngestCommand: ParsableCommand {
                             format: "train %.1fs, assign %.1fs, write %.1fs", report.trainSeconds,
                             report.assignSeconds, report.writeSeconds))
             }
+        }
+    }
+
+    private func ingestDocuments(_ docs: String, options: IngestOptions) throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let reader = try CrawlRecordReader(path: docs)
+        let existing = FileManager.default.fileExists(atPath: directory + "/data.mdb")
+        let modelPath = try existing ? Collection.open(at: directory).modelPath(override: model) : model
+        guard let modelPath else { throw ValidationError("--docs needs --model DIR for a new collection") }
+        let resolvedModel = URL(fileURLWithPath: modelPath).standardizedFileURL.path
+        let embedder = try Embedder(modelDirectory: URL(fileURLWithPath: resolvedModel))
+        let collection =
+            existing
+            ? try Collection.open(at: directory) : try Collection.create(at: directory, dimension: embedder.dimension)
+        var documentOptions = DocumentIngestOptions()
+        documentOptions.tokensPerChunk = chunkTokens
+        documentOptions.overlap = overlap
+        documentOptions.lateChunking = lateChunking
+        if let batchSize { documentOptions.batchSize = batchSize }
+        documentOptions.vectorOptions = options
+        let report = try collection.ingestDocuments(
+            from: reader, embedder: embedder, modelPath: resolvedModel, options: documentOptions)
+        let seconds = (clock.now - started).milliseconds / 1000
+        if json {
+            print(jsonLine(report))
+        } else {
+            printError(
+                "\(report.documents) documents (\(report.added) added, \(report.replaced) replaced, \(report.unchanged) unchanged), \(report.chunks) chunks, \(report.tokens) tokens in "
+                    + String(
+                        format: "%.1fs (%.1f documents/s): embedding %.1fs, indexing %.1fs, reading %.1fs", seconds,
+                        Double(report.documents) / max(seconds, 1e-9), report.embedSeconds, report.indexSeconds,
+                        report.readSeconds))
         }
     }
 }
@@ -79,22 +129,38 @@ extension Prefilter: ExpressibleByArgument {}
 
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "search", abstract: "Search a collection with query vectors.")
+        commandName: "search", abstract: "Search a collection with query vectors or a text.")
 
     @Argument(help: "The collection directory.") var directory: String
-    @Option(help: "Query vectors (.npy, .fvecs, .bvecs).") var vectors: String
+    @Option(help: "Query vectors (.npy, .fvecs, .bvecs).") var vectors: String?
+    @Option(help: "A text query, embedded with the collection's model.") var text: String?
+    @Option(help: "The embedding model directory (default: the one recorded in the collection).")
+    var model: String?
     @Option(name: .short, help: "Results per query.") var k: Int = 10
     @Option(help: "Posting lists probed per query.") var nprobe: Int?
     @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
     @Option(help: "How the 1-bit prefilter scores codes: asymmetric or hamming.") var prefilter: Prefilter = .asymmetric
+    @Flag(help: "Fold chunk hits to the best chunk per document.") var byDocument = false
     @Flag(help: "Brute-force INT8 cosine over every vector (the ground truth).") var exact = false
     @Flag(help: "One JSON object per query.") var json = false
 
     func run() throws {
         try reportingErrors {
+            guard (vectors == nil) != (text == nil) else {
+                throw ValidationError("give exactly one of --vectors FILE or --text TEXT")
+            }
             let collection = try Collection.open(at: directory)
-            let queries = try QuerySet(path: vectors, collection: collection)
             _ = try collection.searchParameters(k: k, nprobe: nprobe, oversample: oversample)
+            if let text {
+                let modelPath = try collection.modelPath(override: model)
+                let embedder = try Embedder(modelDirectory: URL(fileURLWithPath: modelPath))
+                let query = try collection.prepare(text: text, embedder: embedder)
+                let hits = try collection.searchDocuments(
+                    query, k: k, nprobe: nprobe, oversample: oversample, byDocument: byDocument, exact: exact)
+                printDocumentHits(hits, query: 0, json: json)
+                return
+            }
+            let queries = try QuerySet(path: vectors!, collection: collection)
             for (index, query) in queries.prepared.enumerated() {
                 let hits =
                     exact
@@ -116,6 +182,86 @@ struct SearchCommand: ParsableCommand {
     struct QueryResult: Encodable {
         var query: Int
         var hits: [Hit]
+    }
+}
+
+/// Prints document hits: one JSON object, or a ranked list with titles, urls and snippets.
+func printDocumentHits(_ hits: [DocumentHit], query: Int, json: Bool) {
+    struct Output: Encodable {
+        var query: Int
+        var hits: [DocumentHit]
+    }
+    if json {
+        print(jsonLine(Output(query: query, hits: hits)))
+        return
+    }
+    for (rank, hit) in hits.enumerated() {
+        let chunk = hit.chunk.map { " #\($0)" } ?? ""
+        print(
+            String(format: "%4d  %.4f  ", rank + 1, hit.score) + hit.key + chunk + (hit.title.map { "  \($0)" } ?? ""))
+        if let url = hit.url { print("      \(url)") }
+        if let snippet = hit.snippet {
+            let line = snippet.split(whereSeparator: \.isNewline).joined(separator: " ")
+            print("      \(line.prefix(160))\(line.count > 160 ? "…" : "")")
+        }
+    }
+}
+
+struct NeighborsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neighbors",
+        abstract: "The nearest documents (or vectors) to a stored one, without re-embedding it.")
+
+    @Argument(help: "The collection directory.") var directory: String
+    @Option(help: "The stored document's (or vector's) key.") var key: String
+    @Option(name: .short, help: "Neighbours wanted.") var k: Int = 10
+    @Option(help: "Posting lists probed.") var nprobe: Int?
+    @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let collection = try Collection.open(at: directory)
+            let query = try collection.storedQuery(key: key)
+            let hits = try collection.searchDocuments(
+                query, k: k, nprobe: nprobe, oversample: oversample, byDocument: true, excluding: key)
+            printDocumentHits(hits, query: 0, json: json)
+        }
+    }
+}
+
+struct DeleteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete documents (record and every chunk) or vectors by key, in one transaction.")
+
+    @Argument(help: "The collection directory.") var directory: String
+    @Option(help: "A text file with one key per line.") var keys: String
+
+    func run() throws {
+        try reportingErrors {
+            let collection = try Collection.open(at: directory)
+            let keyList = try readLines(keys)
+            let missing = try collection.delete(keys: keyList)
+            printError("deleted \(keyList.count - missing.count) of \(keyList.count) keys")
+            if !missing.isEmpty { printError("not found: \(missing.prefix(10).joined(separator: ", "))") }
+        }
+    }
+}
+
+struct CompactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Rewrite the collection's LMDB file without free pages, reclaiming space left by deletes.",
+        discussion: "Run it while no other process has the collection open.")
+
+    @Argument(help: "The collection directory.") var directory: String
+
+    func run() throws {
+        try reportingErrors {
+            let (before, after) = try Collection.compact(at: directory)
+            printError("compacted \(directory): \(before) -> \(after) bytes")
+        }
     }
 }
 
@@ -159,6 +305,8 @@ struct StatsCommand: ParsableCommand {
                 print(jsonLine(stats))
             } else {
                 print("vectors      \(stats.vectors)")
+                print("documents    \(stats.documents)")
+                if let model = stats.model { print("model        \(model)") }
                 print("dimension    \(stats.dimension)")
                 print(
                     "lists        \(stats.lists) (sizes \(stats.smallestList)...\(stats.largestList), mean \(String(format: "%.1f", stats.meanListSize)), \(stats.emptyLists) empty)"

@@ -8,7 +8,7 @@ struct QuarryCommand: ParsableCommand {
         abstract: "Quarry: a vector index and search engine.",
         subcommands: [
             CreateCommand.self, IngestCommand.self, SearchCommand.self, EvalCommand.self, StatsCommand.self,
-            BenchCommand.self, EmbedCommand.self,
+            NeighborsCommand.self, DeleteCommand.self, CompactCommand.self, BenchCommand.self, EmbedCommand.self,
         ])
 }
 

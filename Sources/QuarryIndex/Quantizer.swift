@@ -27,13 +27,22 @@ public enum Quantization: Sendable, Equatable, Codable {
     public static func calibrate(on file: VectorFile, sampleRows: Int = 10_000) -> Quantization {
         let rows = Swift.min(file.count, sampleRows)
         guard rows > 0 else { return .calibrated(scale: 127) }
-        var magnitudes: [Float] = []
+        var magnitudes: [Float] = []  // signed; calibrate(floats:) takes magnitudes
         magnitudes.reserveCapacity(rows * file.dimension)
         var row = [Float](repeating: 0, count: file.dimension)
         for sample in 0..<rows {
             row.withUnsafeMutableBufferPointer { file.floatRow(sample * file.count / rows, into: $0.baseAddress!) }
-            magnitudes.append(contentsOf: row.lazy.map(abs))
+            magnitudes.append(contentsOf: row)
         }
+        return calibrate(floats: magnitudes)
+    }
+}
+
+extension Quantization {
+    /// A calibrated quantization measured on in-memory float values.
+    public static func calibrate(floats: [Float]) -> Quantization {
+        guard !floats.isEmpty else { return .calibrated(scale: 127) }
+        var magnitudes = floats.map(abs)
         let rank = Swift.min(magnitudes.count - 1, Int(Double(magnitudes.count) * 0.999))
         let cut = quickSelect(&magnitudes, rank)
         return .calibrated(scale: cut > 0 ? 127 / cut : 127)

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: build Quarry, generate a synthetic embedding set shaped
-# like pplx-embed output (20,000 vectors of 1024 dimensions, tanh-INT8, with held-out queries
-# and exact ground truth), index it in a collection, search it and evaluate recall and speed.
+# The main job on the embedded defaults: build Quarry, index the sample corpus (3,000 Debian
+# package descriptions, data/debian-packages) with the default model (all-MiniLM-L6-v2,
+# fetched by scripts/setup.sh), answer a text query, and evaluate the index against the
+# corpus's relevance judgements beside an exact scan. Re-running it resumes the ingest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product quarry
 quarry=.build/release/quarry
 work=${QUARRY_DEMO_DIR:-.demo}
-rm -rf "$work" && mkdir -p "$work"
-"$quarry" bench synth --n 20000 --dims 1024 --queries 200 --gt-k 100 --out "$work/synth.npy"
-"$quarry" create "$work/collection" --dims 1024
-"$quarry" ingest "$work/collection" --vectors "$work/synth.npy"
-"$quarry" stats "$work/collection"
-"$quarry" search "$work/collection" --vectors "$work/synth.queries.npy" -k 5 --nprobe 8 | head -7
-"$quarry" eval "$work/collection" --queries "$work/synth.queries.npy" --ground-truth "$work/synth.gt.npy" \
-  -k 10 -k 100 --nprobe 4 8 16 --oversample 4 8 --target 0.95 --json
+corpus=data/debian-packages
+mkdir -p "$work"
+"$quarry" ingest "$work/debian" --docs "$corpus/corpus.jsonl" --model data/models/all-MiniLM-L6-v2
+"$quarry" stats "$work/debian"
+query=${1:-"convert images between file formats"}
+echo "query: $query"
+"$quarry" search "$work/debian" --text "$query" -k 5 --by-document
+"$quarry" eval "$work/debian" --queries "$corpus/queries.jsonl" --qrels "$corpus/qrels/test.tsv" -k 10 -k 1000

@@ -101,6 +101,16 @@ public struct DocumentHit: Sendable, Codable, Equatable {
     public var metadata: JSONValue?
 }
 
+/// Which stored fields a document search resolves for its hits.
+public enum DocumentFields: Sendable {
+    /// Keys and scores only (no record is read).
+    case none
+    /// Title, url and a snippet of the matching chunk.
+    case summary
+    /// Also the whole text and the metadata.
+    case full
+}
+
 /// Settings of a document ingest.
 public struct DocumentIngestOptions: Sendable {
     /// Tokens per chunk (nil: the model's window, at most 256).
@@ -408,7 +418,7 @@ extension Collection {
     /// best chunk per document and `k` documents are returned.
     public func searchDocuments(
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil, byDocument: Bool = false,
-        includeText: Bool = false, excluding excludedKey: String? = nil, exact: Bool = false
+        fields: DocumentFields = .summary, excluding excludedKey: String? = nil, exact: Bool = false
     ) throws -> [DocumentHit] {
         guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
         let extra = excludedKey == nil ? 0 : 1
@@ -425,11 +435,11 @@ extension Collection {
                     if key == excludedKey { continue }
                     if byDocument && !seen.insert(key).inserted { continue }
                     var result = DocumentHit(key: key, chunk: chunk, score: hit.score)
-                    if chunk != nil, let document = try storedDocument(txn, key: key) {
+                    if chunk != nil, fields != .none, let document = try storedDocument(txn, key: key) {
                         result.title = document.title
                         result.url = document.url
                         result.snippet = String(document.chunkText(chunk!).prefix(240))
-                        if includeText {
+                        if fields == .full {
                             result.text = document.text
                             result.metadata = document.metadata
                         }

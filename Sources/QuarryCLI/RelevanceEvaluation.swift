@@ -53,12 +53,13 @@ struct RelevanceEvaluation {
                 throw ValidationError("nprobe \(probes) is outside 1...\(lists)")
             }
             let line = try measure(mode: "ivf", nprobe: probes, oversample: factor, prepared, texts, judgements) {
-                try collection.searchDocuments($0, k: depth, nprobe: probes, oversample: factor, byDocument: true)
+                try collection.searchDocuments(
+                    $0, k: depth, nprobe: probes, oversample: factor, byDocument: true, fields: .none)
             }
             emit(jsonLine(line))
         }
         let exact = try measure(mode: "exact", nprobe: nil, oversample: nil, prepared, texts, judgements) {
-            try collection.searchDocuments($0, k: depth, byDocument: true, exact: true)
+            try collection.searchDocuments($0, k: depth, byDocument: true, fields: .none, exact: true)
         }
         emit(jsonLine(exact))
     }

@@ -10,6 +10,13 @@ struct QuarryCommand: ParsableCommand {
             CreateCommand.self, IngestCommand.self, SearchCommand.self, EvalCommand.self, StatsCommand.self,
             NeighborsCommand.self, DeleteCommand.self, CompactCommand.self, BenchCommand.self, EmbedCommand.self,
         ])
+
+    /// Runs the command. A write past a file-size limit then fails with EFBIG, which becomes a
+    /// clear error, instead of SIGXFSZ killing the process.
+    static func main() {
+        signal(SIGXFSZ, SIG_IGN)
+        main(nil)
+    }
 }
 
 /// Writes a line to standard error.

@@ -295,3 +295,36 @@ func writeLines(_ lines: [String], to path: String) throws {
         }
     }
 }
+
+extension InterruptedIngestTests {
+    /// A disk that fills mid-ingest (here: a file-size limit set with prlimit, which needs no
+    /// privileges) fails the ingest with a clear error and keeps every committed vector.
+    @Test func aFullDiskFailsTheIngestAndKeepsWhatWasCommitted() throws {
+        let small = try Dataset(in: temporary.path, count: 500)
+        let large = try Dataset(in: temporary.path, count: 30_000, seed: 9)
+        let collection = temporary.path + "/c"
+        #expect(try quarry(["create", collection, "--dims", "\(Dataset.dimension)"]).status == 0)
+        #expect(try quarry(["ingest", collection, "--vectors", small.basePath]).status == 0)
+        let size = try #require(
+            try FileManager.default.attributesOfItem(atPath: collection + "/data.mdb")[.size] as? Int)
+        let limited = Process()
+        limited.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        limited.arguments = [
+            "--fsize=\(size + 256 * 1024)", binary, "ingest", collection, "--vectors", large.basePath,
+            "--batch-size", "2000",
+        ]
+        let errors = Pipe()
+        limited.standardError = errors
+        limited.standardOutput = FileHandle.nullDevice
+        try limited.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        limited.waitUntilExit()
+        #expect(limited.terminationReason == .exit && limited.terminationStatus == 1)
+        #expect(message.contains("size limit") && message.contains("last committed state is intact"), "\(message)")
+        let stats = try JSONDecoder().decode(
+            CollectionStats.self, from: Data(try quarry(["stats", collection, "--json"]).output.utf8))
+        #expect(stats.vectors >= 500 && stats.vectors < 30_500 && (stats.vectors - 500) % 2000 == 0)
+        let search = try quarry(["search", collection, "--vectors", small.queryPath, "-k", "3", "--json"])
+        #expect(search.status == 0 && search.output.split(separator: "\n").count == 20)
+    }
+}

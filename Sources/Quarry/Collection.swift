@@ -37,6 +37,9 @@ public final class Collection: @unchecked Sendable {
     let environment: LMDBEnvironment
     let databases: Databases
     let lock = NSLock()
+    /// Held for the whole of an ingest or delete, so that writers from several threads take
+    /// turns (LMDB has one writer; this also keeps training and manifest updates in order).
+    let writerLock = NSLock()
     private var manifestState: CollectionManifest
     private var centroidState: [Float]
     private var idleSearchers: [IVFSearcher] = []

@@ -169,6 +169,27 @@ extension Collection {
         from reader: CrawlRecordReader, embedder: Embedder, modelPath: String,
         options: DocumentIngestOptions = .init()
     ) throws -> DocumentIngestReport {
+        try ingestDocuments(
+            source: reader.path, next: reader.next, embedder: embedder, modelPath: modelPath, options: options)
+    }
+
+    /// Embeds and indexes in-memory crawl records (e.g. a request body), as `ingestDocuments(from:)`.
+    @discardableResult
+    public func ingestDocuments(
+        _ records: [CrawlRecord], embedder: Embedder, modelPath: String, options: DocumentIngestOptions = .init()
+    ) throws -> DocumentIngestReport {
+        var iterator = records.makeIterator()
+        return try ingestDocuments(
+            source: "the request", next: { iterator.next() }, embedder: embedder, modelPath: modelPath,
+            options: options)
+    }
+
+    private func ingestDocuments(
+        source: String, next: () throws -> CrawlRecord?, embedder: Embedder, modelPath: String,
+        options: DocumentIngestOptions
+    ) throws -> DocumentIngestReport {
+        writerLock.lock()
+        defer { writerLock.unlock() }
         var manifest = self.manifest
         guard embedder.dimension >= manifest.dimension else {
             throw QuarryError.dimensionMismatch(
@@ -191,11 +212,11 @@ extension Collection {
             var batch: [CrawlRecord] = []
             var positions: [String: Int] = [:]
             while batch.count < options.batchSize {
-                guard let record = try reader.next() else {
+                guard let record = try next() else {
                     reading = false
                     break
                 }
-                try Self.validate(record: record, source: reader.path)
+                try Self.validate(record: record, source: source)
                 // A key repeated within a batch: the later record wins.
                 if let earlier = positions[record.key] {
                     batch[earlier] = record
@@ -248,7 +269,7 @@ extension Collection {
                 !floats[r * dimension..<(r + 1) * dimension].allSatisfy(\.isFinite)
             }) {
                 throw QuarryError.invalidRecord(
-                    source: reader.path, reason: "the model produced a non-finite value for chunk \(row) of this batch")
+                    source: source, reason: "the model produced a non-finite value for chunk \(row) of this batch")
             }
             if manifest.quantization == nil {
                 // pplx-embed's models are trained for tanh-INT8; other models' normalised
@@ -398,7 +419,9 @@ extension Collection {
     /// transaction. Returns the keys that matched nothing.
     @discardableResult
     public func delete(keys: [String]) throws -> [String] {
-        try environment.write { txn in
+        writerLock.lock()
+        defer { writerLock.unlock() }
+        return try environment.write { txn in
             var missing: [String] = []
             for key in keys {
                 if let document = try storedDocument(txn, key: key) {

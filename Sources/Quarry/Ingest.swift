@@ -46,6 +46,8 @@ extension Collection {
     public func ingest(vectors file: VectorFile, keys: [String]? = nil, options: IngestOptions = .init())
         throws -> IngestReport
     {
+        writerLock.lock()
+        defer { writerLock.unlock() }
         var manifest = self.manifest
         let dimension = manifest.dimension
         guard file.dimension == dimension else {

@@ -8,7 +8,8 @@ struct QuarryCommand: ParsableCommand {
         abstract: "Quarry: a vector index and search engine.",
         subcommands: [
             CreateCommand.self, IngestCommand.self, SearchCommand.self, EvalCommand.self, StatsCommand.self,
-            NeighborsCommand.self, DeleteCommand.self, CompactCommand.self, BenchCommand.self, EmbedCommand.self,
+            NeighborsCommand.self, DeleteCommand.self, CompactCommand.self, TuneCommand.self, BenchCommand.self,
+            EmbedCommand.self,
         ])
 
     /// Runs the command. A write past a file-size limit then fails with EFBIG, which becomes a

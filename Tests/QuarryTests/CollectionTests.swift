@@ -162,4 +162,26 @@ struct Dataset {
                 }())
         }
     }
+
+    @Test func tuningRecordsASettingThatReachesTheTarget() throws {
+        let data = try Dataset(in: directory)
+        let collection = try makeCollection()
+        try collection.ingest(vectors: VectorFile(path: data.basePath))
+        let result = try collection.tune(k: 10, targetRecall: 0.9, sampleSize: 50)
+        #expect(result.reached && result.recall >= 0.9 && result.sampleQueries == 50)
+        #expect(collection.manifest.defaultProbeCount == result.nprobe)
+        #expect(collection.manifest.defaultOversample == result.oversample)
+        let defaults = try collection.searchParameters(k: 10, nprobe: nil, oversample: nil)
+        #expect(defaults.nprobe == result.nprobe && defaults.oversample == result.oversample)
+        // The held-out queries reach the target with the recorded defaults, checked independently.
+        var recall = 0.0
+        for q in 0..<20 {
+            let query = try collection.prepare(int8: data.query(q))
+            let exact = try collection.exactSearch(query, k: 10).map(\.key)
+            recall += RetrievalMetrics.recall(
+                retrieved: try collection.search(query, k: 10).map(\.key), truth: exact, k: 10)
+        }
+        #expect(recall / 20 >= 0.8)
+        #expect(throws: QuarryError.self) { try collection.tune(k: 10, targetRecall: 1.5) }
+    }
 }

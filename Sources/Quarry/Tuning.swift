@@ -1,0 +1,108 @@
+import Foundation
+import QuarryIndex
+import QuarryStore
+
+/// The outcome of tuning: the fastest setting found that reaches the target recall.
+public struct TuningResult: Sendable, Codable {
+    public var k: Int
+    public var targetRecall: Double
+    public var nprobe: Int
+    public var oversample: Double
+    public var recall: Double
+    public var qps: Double
+    /// Whether some setting reached the target (if not, the best recall found is reported).
+    public var reached: Bool
+    public var sampleQueries: Int
+}
+
+extension Collection {
+    /// Oversampling factors tried by `tune`, in increasing cost.
+    static let tuningOversamples: [Double] = [1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+
+    /// Picks `nprobe` and `oversample` for `k` from a held-out sample of the collection's own
+    /// vectors: each sampled vector queries the index with itself left out of both its results
+    /// and its exact neighbours. For each probe count the smallest oversampling reaching
+    /// `targetRecall` is timed (one query at a time, one thread); the fastest wins and, with
+    /// `record`, becomes the collection's default.
+    public func tune(k: Int, targetRecall: Double, sampleSize: Int = 200, record: Bool = true) throws
+        -> TuningResult
+    {
+        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        guard targetRecall > 0, targetRecall <= 1 else {
+            throw QuarryError.invalidArgument("the target recall must be in (0, 1], got \(targetRecall)")
+        }
+        let manifest = self.manifest
+        guard manifest.listCount > 0 else { throw QuarryError.untrained(path: path) }
+        let dimension = manifest.dimension
+        let (keys, queries) = try environment.read { txn -> ([String], [PreparedQuery]) in
+            var ids: [UInt64] = []
+            try txn.forEach(databases.vectors) { key, _ in
+                ids.append(BigEndian.readU64(from: key, at: 0))
+                return true
+            }
+            var generator = SplitMix64(seed: 0x70E5)
+            let picked = sampleWithoutReplacement(count: ids.count, take: min(sampleSize, ids.count), using: &generator)
+            var keys: [String] = []
+            var queries: [PreparedQuery] = []
+            for index in picked {
+                let id = ids[index]
+                guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(id)),
+                    let bytes = try txn.get(databases.vectors, key: BigEndian.u64(id)),
+                    let stored = StoredVector(bytes: bytes, dimension: dimension)
+                else { continue }
+                keys.append(String(decoding: key, as: UTF8.self))
+                queries.append(PreparedQuery(int8: Array(UnsafeBufferPointer(start: stored.values, count: dimension))))
+            }
+            return (keys, queries)
+        }
+        guard !queries.isEmpty else { throw QuarryError.untrained(path: path) }
+        let truth = try exactNeighbors(of: queries, k: k + 1).enumerated().map { index, hits in
+            Array(hits.map(\.key).filter { $0 != keys[index] }.prefix(k))
+        }
+        func measure(_ nprobe: Int, _ oversample: Double) throws -> (recall: Double, qps: Double) {
+            var recall = 0.0
+            let clock = ContinuousClock()
+            let started = clock.now
+            for (index, query) in queries.enumerated() {
+                let hits = try search(query, k: k + 1, nprobe: nprobe, oversample: oversample)
+                let found = hits.map(\.key).filter { $0 != keys[index] }
+                recall += RetrievalMetrics.recall(retrieved: found, truth: truth[index], k: k)
+            }
+            let seconds = (clock.now - started).seconds
+            return (recall / Double(queries.count), Double(queries.count) / max(seconds, 1e-9))
+        }
+        var best: TuningResult?
+        var closest: TuningResult?
+        var probes = 1
+        while probes <= manifest.listCount {
+            for oversample in Self.tuningOversamples {
+                let (recall, qps) = try measure(probes, oversample)
+                let result = TuningResult(
+                    k: k, targetRecall: targetRecall, nprobe: probes, oversample: oversample, recall: recall,
+                    qps: qps, reached: recall >= targetRecall, sampleQueries: queries.count)
+                if closest.map({ recall > $0.recall }) ?? true { closest = result }
+                if recall >= targetRecall {
+                    if best.map({ qps > $0.qps }) ?? true { best = result }
+                    break
+                }
+            }
+            // More probes only pay when they beat the best so far; stop once they are slower.
+            if let best, best.nprobe < probes / 2 { break }
+            probes = probes == manifest.listCount ? probes + 1 : min(probes * 2, manifest.listCount)
+        }
+        let chosen = best ?? closest!
+        if record {
+            writerLock.lock()
+            defer { writerLock.unlock() }
+            var updated = self.manifest
+            updated.defaultProbeCount = chosen.nprobe
+            updated.defaultOversample = chosen.oversample
+            let committed = updated
+            try environment.write { txn in
+                try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(committed).bytes)
+            }
+            updateState(manifest: committed)
+        }
+        return chosen
+    }
+}

@@ -170,7 +170,7 @@ public final class Collection: @unchecked Sendable {
     // MARK: Reading
 
     /// The number of stored vectors.
-    public func vectorCount() throws -> Int { try environment.entryCount(databases.vectors) }
+    public func vectorCount() throws -> Int { try environment.entryCount(databases.idKeys) }
 
     /// Prepares a float query: quantized like the collection's vectors.
     public func prepare(query: [Float]) throws -> PreparedQuery {
@@ -352,10 +352,18 @@ public final class Collection: @unchecked Sendable {
 }
 
 /// An IVF index read straight from an LMDB read transaction (zero-copy).
-struct LMDBIVFStorage: IVFStorage {
+final class LMDBIVFStorage: IVFStorage {
     let txn: LMDBReadTransaction
     let databases: Collection.Databases
     let dimension: Int
+    private var records: VectorRecords
+
+    init(txn: LMDBReadTransaction, databases: Collection.Databases, dimension: Int) {
+        self.txn = txn
+        self.databases = databases
+        self.dimension = dimension
+        records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+    }
 
     func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
@@ -368,15 +376,14 @@ struct LMDBIVFStorage: IVFStorage {
         }
     }
 
-    func vector(id: UInt64) throws -> StoredVector? {
-        guard let bytes = try txn.get(databases.vectors, key: BigEndian.u64(id)) else { return nil }
-        return StoredVector(bytes: bytes, dimension: dimension)
-    }
+    func vector(id: UInt64) throws -> StoredVector? { try records.vector(id: id) }
 
+    /// Every live vector (one with a key), in id order.
     func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws {
-        try txn.forEach(databases.vectors) { key, value in
-            guard let stored = StoredVector(bytes: value, dimension: dimension) else { return true }
-            return try body(BigEndian.readU64(from: key, at: 0), stored)
+        try txn.forEach(databases.idKeys) { key, _ in
+            let id = BigEndian.readU64(from: key, at: 0)
+            guard let stored = try records.vector(id: id) else { return true }
+            return try body(id, stored)
         }
     }
 }

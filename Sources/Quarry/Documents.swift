@@ -489,10 +489,10 @@ extension Collection {
             }
             var sum = [Int32](repeating: 0, count: dimension)
             var found = 0
+            var records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
             for vectorKey in vectorKeys {
                 guard let id = try txn.get(databases.keys, key: vectorKey).map({ BigEndian.readU64(from: $0, at: 0) }),
-                    let bytes = try txn.get(databases.vectors, key: BigEndian.u64(id)),
-                    let stored = StoredVector(bytes: bytes, dimension: dimension)
+                    let stored = try records.vector(id: id)
                 else { continue }
                 for d in 0..<dimension { sum[d] += Int32(stored.values[d]) }
                 found += 1

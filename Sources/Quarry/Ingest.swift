@@ -261,15 +261,19 @@ extension Collection {
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var result = BatchResult()
         var nextID = try txn.get(databases.meta, key: Self.nextIDKey).map { BigEndian.readU64(from: $0, at: 0) } ?? 0
+        let firstID = nextID
+        let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
+        var records: [UInt8] = []
+        records.reserveCapacity(rows * recordBytes)
         var pending: [Int32: (ids: [UInt64], codes: [UInt8])] = [:]
         try values.withUnsafeBufferPointer { allValues in
             for r in 0..<rows {
                 let key = keyAt(r)
                 let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
                 if let existing = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) {
-                    if let stored = try txn.get(databases.vectors, key: BigEndian.u64(existing)),
-                        stored.count >= dimension,
-                        memcmp(stored.baseAddress!, vector.baseAddress!, dimension) == 0
+                    var lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+                    if let stored = try lookup.vector(id: existing),
+                        memcmp(stored.values, vector.baseAddress!, dimension) == 0
                     {
                         result.unchanged += 1
                         continue
@@ -282,15 +286,14 @@ extension Collection {
                 let id = nextID
                 nextID += 1
                 let list = assignment[r]
-                try txn.put(
-                    databases.vectors, key: BigEndian.u64(id),
-                    value: StoredVector.encode(values: vector, list: UInt32(list)), append: true)
+                records += StoredVector.encode(values: vector, list: UInt32(list))
                 try txn.put(databases.idKeys, key: BigEndian.u64(id), value: key, append: true)
                 try txn.put(databases.keys, key: key, value: BigEndian.u64(id))
                 pending[list, default: ([], [])].ids.append(id)
                 pending[list, default: ([], [])].codes.append(contentsOf: codes[r * codeBytes..<(r + 1) * codeBytes])
             }
         }
+        try appendRecords(txn, firstID: firstID, records: records, recordBytes: recordBytes)
         for (list, entries) in pending.sorted(by: { $0.key < $1.key }) {
             try appendToList(txn, list: UInt32(list), ids: entries.ids, codes: entries.codes, capacity: blockCapacity)
         }
@@ -348,8 +351,8 @@ extension Collection {
     func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
         let dimension = manifest.dimension
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
-        guard let bytes = try txn.get(databases.vectors, key: BigEndian.u64(id)),
-            let stored = StoredVector(bytes: bytes, dimension: dimension)
+        var lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+        guard try txn.get(databases.idKeys, key: BigEndian.u64(id)) != nil, let stored = try lookup.vector(id: id)
         else { return }
         let list = stored.list
         var blocks = try readBlocks(txn, list: list)
@@ -376,7 +379,7 @@ extension Collection {
                     value: IVFBlock.encode(ids: block.ids, codes: block.codes, codeBytes: codeBytes))
             }
         }
-        try txn.delete(databases.vectors, key: BigEndian.u64(id))
+        // The record stays in its segment, unreachable: no list, key or id-key refers to it.
         try txn.delete(databases.idKeys, key: BigEndian.u64(id))
     }
 }

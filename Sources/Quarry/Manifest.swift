@@ -6,7 +6,7 @@ public struct CollectionManifest: Codable, Sendable, Equatable {
     /// Marks an LMDB environment as a Quarry collection.
     public static let formatName = "quarry-collection"
     /// The on-disk layout version this build reads and writes.
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     public var format: String = formatName
     public var schemaVersion: Int = currentSchemaVersion

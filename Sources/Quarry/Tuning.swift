@@ -36,7 +36,7 @@ extension Collection {
         let dimension = manifest.dimension
         let (keys, queries) = try environment.read { txn -> ([String], [PreparedQuery]) in
             var ids: [UInt64] = []
-            try txn.forEach(databases.vectors) { key, _ in
+            try txn.forEach(databases.idKeys) { key, _ in
                 ids.append(BigEndian.readU64(from: key, at: 0))
                 return true
             }
@@ -44,11 +44,11 @@ extension Collection {
             let picked = sampleWithoutReplacement(count: ids.count, take: min(sampleSize, ids.count), using: &generator)
             var keys: [String] = []
             var queries: [PreparedQuery] = []
+            var records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
             for index in picked {
                 let id = ids[index]
                 guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(id)),
-                    let bytes = try txn.get(databases.vectors, key: BigEndian.u64(id)),
-                    let stored = StoredVector(bytes: bytes, dimension: dimension)
+                    let stored = try records.vector(id: id)
                 else { continue }
                 keys.append(String(decoding: key, as: UTF8.self))
                 queries.append(PreparedQuery(int8: Array(UnsafeBufferPointer(start: stored.values, count: dimension))))

@@ -184,4 +184,30 @@ struct Dataset {
         #expect(recall / 20 >= 0.8)
         #expect(throws: QuarryError.self) { try collection.tune(k: 10, targetRecall: 1.5) }
     }
+
+    @Test func vectorsSpanningSegmentsAndBatchesReadBack() throws {
+        let data = try Dataset(in: directory, count: 9000)
+        let collection = try makeCollection(listCount: 16)
+        var options = IngestOptions()
+        options.batchSize = 2500  // batches that straddle the 4,096-record segments
+        try collection.ingest(vectors: VectorFile(path: data.basePath), options: options)
+        #expect(try collection.vectorCount() == 9000)
+        for row in [0, 2499, 2500, 4095, 4096, 8191, 8192, 8999] {
+            let hits = try collection.exactSearch(collection.prepare(int8: data.row(row)), k: 1)
+            #expect(hits.first?.key == String(row) && abs((hits.first?.score ?? 0) - 1) < 1e-5)
+        }
+        // Replacing vectors leaves their old records unreachable: counts and results ignore them.
+        let replacement = try Dataset(in: directory, count: 9000, seed: 77)
+        let keys = (0..<9000).map(String.init)
+        let firstRows = directory + "/first.npy"
+        try writeNPY(
+            path: firstRows, type: .int8, rows: 100, columns: Dataset.dimension,
+            values: Array(replacement.base[0..<(100 * Dataset.dimension)]))
+        let report = try collection.ingest(vectors: VectorFile(path: firstRows), keys: Array(keys.prefix(100)))
+        #expect(try report.replaced == 100 && collection.vectorCount() == 9000)
+        let hit = try collection.exactSearch(collection.prepare(int8: replacement.row(7)), k: 1)
+        #expect(hit.first?.key == "7" && abs((hit.first?.score ?? 0) - 1) < 1e-5)
+        let old = try collection.exactSearch(collection.prepare(int8: data.row(7)), k: 9000)
+        #expect(old.count == 9000 && Set(old.map(\.key)).count == 9000)
+    }
 }

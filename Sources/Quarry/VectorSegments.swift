@@ -1,0 +1,75 @@
+import Foundation
+import QuarryIndex
+import QuarryStore
+
+/// INT8 vector records live in segments: one LMDB value per `vectorsPerSegment` consecutive
+/// internal ids, their records back to back. A value that large sits in contiguous overflow
+/// pages, so a record's address is the segment's address plus an offset: rescoring a
+/// candidate costs no B-tree descent once its segment is known, and a search looks each
+/// segment up at most once. Records are written once; a removed vector's slot stays (dead,
+/// no longer in any posting list or key table) until the collection is rebuilt.
+extension Collection {
+    /// Records per segment (4 MB at 1,024 dimensions).
+    static let vectorsPerSegment: UInt64 = 4096
+
+    static func segmentKey(_ id: UInt64) -> [UInt8] { BigEndian.u64(id / vectorsPerSegment) }
+
+    /// Appends the records of consecutive new ids `firstID...` (`records` holds them back to
+    /// back, `recordBytes` each) to their segments.
+    func appendRecords(_ txn: LMDBWriteTransaction, firstID: UInt64, records: [UInt8], recordBytes: Int) throws {
+        let count = records.count / recordBytes
+        var written = 0
+        while written < count {
+            let id = firstID + UInt64(written)
+            let slot = Int(id % Self.vectorsPerSegment)
+            let take = min(count - written, Int(Self.vectorsPerSegment) - slot)
+            let key = Self.segmentKey(id)
+            let existing = try txn.get(databases.vectors, key: key).map { [UInt8]($0) } ?? []
+            guard existing.count == slot * recordBytes else {
+                throw QuarryError.notACollection(
+                    path: path, reason: "vector segment \(id / Self.vectorsPerSegment) holds a malformed record run")
+            }
+            let destination = try txn.reserve(databases.vectors, key: key, count: (slot + take) * recordBytes)
+            existing.withUnsafeBytes { destination.copyMemory(from: $0) }
+            records.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: destination[(slot * recordBytes)...]).copyMemory(
+                    from: UnsafeRawBufferPointer(
+                        rebasing: source[(written * recordBytes)..<((written + take) * recordBytes)]))
+            }
+            written += take
+        }
+    }
+}
+
+/// Finds vector records by internal id inside one read transaction, remembering each
+/// segment's address the first time it is needed.
+struct VectorRecords {
+    let txn: LMDBReadTransaction
+    let database: LMDBDatabase
+    let dimension: Int
+    private var segments: [UInt64: UnsafeRawBufferPointer] = [:]
+
+    init(txn: LMDBReadTransaction, database: LMDBDatabase, dimension: Int) {
+        self.txn = txn
+        self.database = database
+        self.dimension = dimension
+    }
+
+    /// The record of `id`, or nil when no record was ever written for it.
+    mutating func vector(id: UInt64) throws -> StoredVector? {
+        let segment = id / Collection.vectorsPerSegment
+        let bytes: UnsafeRawBufferPointer
+        if let cached = segments[segment] {
+            bytes = cached
+        } else {
+            guard let found = try txn.get(database, key: BigEndian.u64(segment)) else { return nil }
+            segments[segment] = found
+            bytes = found
+        }
+        let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
+        let start = Int(id % Collection.vectorsPerSegment) * recordBytes
+        guard start + recordBytes <= bytes.count else { return nil }
+        return StoredVector(
+            bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + recordBytes)]), dimension: dimension)
+    }
+}

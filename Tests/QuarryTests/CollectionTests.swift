@@ -210,4 +210,59 @@ struct Dataset {
         let old = try collection.exactSearch(collection.prepare(int8: data.row(7)), k: 9000)
         #expect(old.count == 9000 && Set(old.map(\.key)).count == 9000)
     }
+
+    @Test func searchesDuringAnIngestSeeWholeBatches() throws {
+        let data = try Dataset(in: directory, count: 6000)
+        let collection = try makeCollection(listCount: 8)
+        // Train on a first batch so that later searches have lists to probe.
+        let first = directory + "/first.npy"
+        try writeNPY(
+            path: first, type: .int8, rows: 500, columns: Dataset.dimension,
+            values: Array(data.base[0..<(500 * Dataset.dimension)]))
+        try collection.ingest(vectors: VectorFile(path: first))
+        let query = try collection.prepare(int8: data.query(0))
+        let done = ManagedAtomicFlag()
+        let observed = LockedCounts()
+        let reader = Thread {
+            while !done.isSet {
+                // One read transaction each: every snapshot holds whole batches of 500.
+                if let all = try? collection.exactSearch(query, k: 10_000) { observed.add(all.count) }
+                if let approximate = try? collection.search(query, k: 10_000, nprobe: 8, oversample: 1) {
+                    observed.add(approximate.count)
+                }
+            }
+        }
+        reader.start()
+        var options = IngestOptions()
+        options.batchSize = 500
+        // After each commit, let the reader search at least once before the next batch.
+        options.progress = { _ in
+            let before = observed.values.count
+            let deadline = Date().addingTimeInterval(5)
+            while observed.values.count < before + 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        }
+        try collection.ingest(vectors: VectorFile(path: data.basePath), options: options)
+        done.set()
+        while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        let counts = observed.values
+        #expect(Set(counts).count >= 6)  // it saw the ingest in progress
+        #expect(counts.allSatisfy { $0 % 500 == 0 && $0 >= 500 && $0 <= 6000 }, "\(Set(counts).sorted())")
+        #expect(try collection.vectorCount() == 6000)
+    }
+}
+
+/// A flag set once from one thread and read from another.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    var isSet: Bool { lock.withLock { flag } }
+    func set() { lock.withLock { flag = true } }
+}
+
+/// Counts recorded from another thread.
+final class LockedCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [Int] = []
+    var values: [Int] { lock.withLock { recorded } }
+    func add(_ value: Int) { lock.withLock { recorded.append(value) } }
 }

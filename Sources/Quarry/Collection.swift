@@ -256,12 +256,16 @@ public final class Collection: @unchecked Sendable {
     }
 
     func hits(_ results: [ScoredID], _ txn: LMDBReadTransaction) throws -> [Hit] {
-        try results.map { result in
-            guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(result.id)) else {
-                throw QuarryError.notACollection(path: path, reason: "vector \(result.id) has no key (corrupt index)")
+        // Look keys up in id order (neighbouring ids share B-tree pages), then restore rank order.
+        var keys = [String](repeating: "", count: results.count)
+        for index in results.indices.sorted(by: { results[$0].id < results[$1].id }) {
+            let id = results[index].id
+            guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(id)) else {
+                throw QuarryError.notACollection(path: path, reason: "vector \(id) has no key (corrupt index)")
             }
-            return Hit(key: String(decoding: key, as: UTF8.self), score: result.score)
+            keys[index] = String(decoding: key, as: UTF8.self)
         }
+        return zip(keys, results).map { Hit(key: $0, score: $1.score) }
     }
 
     func loadCentroids(_ txn: LMDBReadTransaction, listCount: Int) throws -> [Float] {
@@ -377,6 +381,8 @@ final class LMDBIVFStorage: IVFStorage {
     }
 
     func vector(id: UInt64) throws -> StoredVector? { try records.vector(id: id) }
+
+    func recordAddress(id: UInt64) throws -> UnsafeRawPointer? { try records.address(id: id) }
 
     /// Every live vector (one with a key), in id order.
     func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws {

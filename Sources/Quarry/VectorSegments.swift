@@ -57,6 +57,13 @@ struct VectorRecords {
 
     /// The record of `id`, or nil when no record was ever written for it.
     mutating func vector(id: UInt64) throws -> StoredVector? {
+        guard let address = try address(id: id) else { return nil }
+        let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
+        return StoredVector(bytes: UnsafeRawBufferPointer(start: address, count: recordBytes), dimension: dimension)
+    }
+
+    /// Where the record of `id` starts in the map, without reading it.
+    mutating func address(id: UInt64) throws -> UnsafeRawPointer? {
         let segment = id / Collection.vectorsPerSegment
         let bytes: UnsafeRawBufferPointer
         if let cached = segments[segment] {
@@ -69,7 +76,6 @@ struct VectorRecords {
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
         let start = Int(id % Collection.vectorsPerSegment) * recordBytes
         guard start + recordBytes <= bytes.count else { return nil }
-        return StoredVector(
-            bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + recordBytes)]), dimension: dimension)
+        return bytes.baseAddress! + start
     }
 }

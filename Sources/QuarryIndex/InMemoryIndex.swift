@@ -61,6 +61,11 @@ public final class InMemoryIVFIndex: IVFStorage {
             dimension: dimension)
     }
 
+    public func recordAddress(id: UInt64) throws -> UnsafeRawPointer? {
+        guard id < count else { return nil }
+        return UnsafeRawPointer(records.baseAddress! + Int(id) * IVFLayout.vectorRecordBytes(dimension: dimension))
+    }
+
     public func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws {
         for id in 0..<count {
             guard let stored = try vector(id: UInt64(id)), try body(UInt64(id), stored) else { return }

@@ -9,6 +9,9 @@ public protocol IVFStorage {
     func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws
     /// The stored vector of internal id `id`, or nil when there is none.
     func vector(id: UInt64) throws -> StoredVector?
+    /// Where the record of `id` starts (its INT8 values, then the norm), without reading it;
+    /// nil when there is none. Lets a search gather many records with prefetching.
+    func recordAddress(id: UInt64) throws -> UnsafeRawPointer?
     /// Calls `body` with every stored vector (for exact search); `body` returns false to stop.
     func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws
 }
@@ -260,12 +263,31 @@ public final class IVFSearcher {
                 }
             }
         }
-        var results: [ScoredID] = []
-        results.reserveCapacity(chosen)
+        // Rescore: find every record first, then take the dot products in one pass that
+        // prefetches the records ahead (they are scattered through the map).
+        var ids: [UInt64] = []
+        var records: [UnsafePointer<Int8>?] = []
+        ids.reserveCapacity(chosen)
+        records.reserveCapacity(chosen)
         for i in 0..<chosen {
             let id = candidateIDs[Int(selected[i])]
-            guard let stored = try storage.vector(id: id) else { continue }
-            results.append(ScoredID(id: id, score: cosine(query, stored)))
+            guard let address = try storage.recordAddress(id: id) else { continue }
+            ids.append(id)
+            records.append(address.assumingMemoryBound(to: Int8.self))
+        }
+        var dots = [Int32](repeating: 0, count: ids.count)
+        query.values.withUnsafeBufferPointer { q in
+            qk_dot_i8_gather(q.baseAddress, records, ids.count, dimension, &dots)
+        }
+        var results: [ScoredID] = []
+        results.reserveCapacity(ids.count)
+        for i in 0..<ids.count {
+            let norm = Float(
+                bitPattern: UInt32(
+                    littleEndian: UnsafeRawPointer(records[i]!).loadUnaligned(
+                        fromByteOffset: dimension, as: UInt32.self)))
+            let denominator = query.norm * norm
+            results.append(ScoredID(id: ids[i], score: denominator > 0 ? Float(dots[i]) / denominator : 0))
         }
         return topK(results, parameters.k)
     }

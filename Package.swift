@@ -11,7 +11,11 @@ let package = Package(
         .library(name: "Quarry", targets: ["Quarry"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Without the default traits: the server needs neither swift-configuration nor the
+        // full-Foundation form coding.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -27,10 +31,17 @@ let package = Package(
         .target(name: "QuarryStore", dependencies: ["CLMDB", "CZstd", "CZlib"]),
         .target(name: "QuarryEmbed", dependencies: ["CBLAS", "CQuarryKernels"]),
         .target(name: "Quarry", dependencies: ["QuarryIndex", "QuarryStore", "QuarryEmbed"]),
+        .target(
+            name: "QuarryServer",
+            dependencies: [
+                "Quarry", "QuarryEmbed", "QuarryIndex",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .executableTarget(
             name: "QuarryCLI",
             dependencies: [
-                "Quarry",
+                "Quarry", "QuarryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
@@ -40,6 +51,14 @@ let package = Package(
             name: "QuarryEmbedTests", dependencies: ["QuarryEmbed"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "QuarryTests", dependencies: ["Quarry", "QuarryIndex", "QuarryStore"]),
+        // The only test target that builds the server's dependencies.
+        .testTarget(
+            name: "QuarryServerTests",
+            dependencies: [
+                "QuarryServer", "Quarry", "QuarryEmbed",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

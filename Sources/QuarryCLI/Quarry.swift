@@ -2,21 +2,21 @@ import ArgumentParser
 import Foundation
 
 @main
-struct QuarryCommand: ParsableCommand {
+struct QuarryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quarry",
         abstract: "Quarry: a vector index and search engine.",
         subcommands: [
             CreateCommand.self, IngestCommand.self, SearchCommand.self, EvalCommand.self, StatsCommand.self,
             NeighborsCommand.self, DeleteCommand.self, CompactCommand.self, TuneCommand.self, BenchCommand.self,
-            EmbedCommand.self,
+            EmbedCommand.self, ServeCommand.self,
         ])
 
     /// Runs the command. A write past a file-size limit then fails with EFBIG, which becomes a
     /// clear error, instead of SIGXFSZ killing the process.
-    static func main() {
+    static func main() async {
         signal(SIGXFSZ, SIG_IGN)
-        main(nil)
+        await main(nil)
     }
 }
 

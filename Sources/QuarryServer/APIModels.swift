@@ -1,0 +1,255 @@
+import Foundation
+import Quarry
+import QuarryEmbed
+
+// MARK: - Requests
+
+/// `POST /v1/collections/{name}/search`: exactly one of `query` (text), `vector` or `key` (the
+/// neighbours of a stored document, itself left out).
+struct SearchRequest: Decodable {
+    var query: String?
+    var vector: [Float]?
+    var key: String?
+    var k: Int?
+    var nprobe: Int?
+    var oversample: Double?
+    var byDocument: Bool?
+    var include: [String]?
+    var exact: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case query, vector, key, k, nprobe, oversample, include, exact
+        case byDocument = "by_document"
+    }
+}
+
+/// The stored fields a search may return beside each hit's key and score.
+enum HitField: String, CaseIterable {
+    case title, url, snippet, text, metadata
+}
+
+/// `POST /v1/collections`.
+struct CreateCollectionRequest: Decodable {
+    var name: String
+    var dims: Int?
+    var nlist: Int?
+}
+
+/// One text or a list of texts, as OpenAI's `input` allows.
+struct EmbeddingInput: Decodable {
+    var texts: [String]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            texts = [text]
+        } else {
+            texts = try container.decode([String].self)
+        }
+    }
+}
+
+/// `POST /v1/embeddings`.
+struct EmbeddingsRequest: Decodable {
+    var input: EmbeddingInput
+    var model: String?
+    var dimensions: Int?
+    var encodingFormat: EmbeddingEncoding?
+
+    enum CodingKeys: String, CodingKey {
+        case input, model, dimensions
+        case encodingFormat = "encoding_format"
+    }
+}
+
+/// `POST /v1/contextualizedembeddings`: the chunks of each document, in order.
+struct ContextualizedEmbeddingsRequest: Decodable {
+    var input: [[String]]
+    var model: String?
+    var dimensions: Int?
+    var encodingFormat: EmbeddingEncoding?
+
+    enum CodingKeys: String, CodingKey {
+        case input, model, dimensions
+        case encodingFormat = "encoding_format"
+    }
+}
+
+/// How an embedding is written in a response.
+enum EmbeddingEncoding: String, Decodable, CaseIterable {
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let encoding = Self(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription:
+                    "'\(name)' is not an encoding: use \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = encoding
+    }
+
+    /// JSON numbers.
+    case float
+    /// Base64 of the float32 values, little-endian.
+    case base64
+    /// tanh-INT8 as the pplx-embed model card quantizes: `clamp(round(tanh(x) * 127), -128, 127)`.
+    case int8
+    /// The sign bits (`x >= 0`) packed most significant bit first, as `numpy.packbits`, each byte
+    /// as a signed value (the unsigned byte minus 128).
+    case binary
+    /// The same packed sign bits as unsigned bytes.
+    case ubinary
+    /// Base64 of the tanh-INT8 bytes (the Perplexity API's default).
+    case base64Int8 = "base64_int8"
+    /// Base64 of the sign bits packed least significant bit first (the Perplexity API's layout).
+    case base64Binary = "base64_binary"
+
+    /// `vector` in this encoding.
+    func encode(_ vector: [Float]) -> EncodedEmbedding {
+        switch self {
+        case .float:
+            return .floats(vector)
+        case .base64:
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(vector.count * 4)
+            for value in vector {
+                withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+            return .base64(Data(bytes).base64EncodedString())
+        case .int8:
+            return .integers(Quantization.int8Tanh(vector).map(Int.init))
+        case .binary:
+            return .integers(Quantization.packedBitsMSBFirst(vector).map { Int($0) - 128 })
+        case .ubinary:
+            return .integers(Quantization.packedBitsMSBFirst(vector).map(Int.init))
+        case .base64Int8:
+            return .base64(Data(Quantization.int8Tanh(vector).map { UInt8(bitPattern: $0) }).base64EncodedString())
+        case .base64Binary:
+            return .base64(Data(Quantization.packedBitsLSBFirst(vector)).base64EncodedString())
+        }
+    }
+}
+
+// MARK: - Responses
+
+/// One embedding as written in a response.
+enum EncodedEmbedding: Encodable {
+    case floats([Float])
+    case integers([Int])
+    case base64(String)
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .floats(let values): try container.encode(values)
+        case .integers(let values): try container.encode(values)
+        case .base64(let text): try container.encode(text)
+        }
+    }
+}
+
+struct EmbeddingObject: Encodable {
+    var object = "embedding"
+    var index: Int
+    var embedding: EncodedEmbedding
+}
+
+struct Usage: Encodable {
+    var promptTokens: Int
+    var totalTokens: Int
+
+    enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens"
+        case totalTokens = "total_tokens"
+    }
+}
+
+/// The OpenAI-shaped answer to `/v1/embeddings`.
+struct EmbeddingsResponse: Encodable {
+    var object = "list"
+    var data: [EmbeddingObject]
+    var model: String
+    var usage: Usage
+}
+
+/// One document's chunk embeddings in `/v1/contextualizedembeddings`.
+struct DocumentEmbeddings: Encodable {
+    var object = "list"
+    var index: Int
+    var data: [EmbeddingObject]
+}
+
+/// The answer to `/v1/contextualizedembeddings`, shaped as Perplexity's API answers.
+struct ContextualizedEmbeddingsResponse: Encodable {
+    var object = "list"
+    var data: [DocumentEmbeddings]
+    var model: String
+    var usage: Usage
+}
+
+struct SearchResponse: Codable {
+    var hits: [DocumentHit]
+}
+
+/// A collection's name and figures, flattened into one object.
+struct NamedStats: Encodable {
+    var name: String
+    var stats: CollectionStats
+
+    private enum NameKey: String, CodingKey { case name }
+
+    func encode(to encoder: any Encoder) throws {
+        try stats.encode(to: encoder)
+        var container = encoder.container(keyedBy: NameKey.self)
+        try container.encode(name, forKey: .name)
+    }
+}
+
+struct CollectionList: Encodable {
+    var collections: [NamedStats]
+}
+
+// MARK: - Decoding
+
+/// Decodes a request body, with an error message that says what is wrong.
+func decodeBody<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    do {
+        return try JSONDecoder().decode(type, from: data)
+    } catch let error as DecodingError {
+        throw APIError.badRequest(describe(error))
+    }
+}
+
+private func describe(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context, appending key: (any CodingKey)? = nil) -> String {
+        let keys = context.codingPath + (key.map { [$0] } ?? [])
+        return keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            .trimmingCharacters(in: CharacterSet(charactersIn: "."))
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+        return "the request has no \"\(path(context, appending: key))\""
+    case .valueNotFound(_, let context):
+        return "\"\(path(context))\" must not be null"
+    case .typeMismatch(let type, let context):
+        return "\"\(path(context))\" has the wrong type (expected \(typeName(type)))"
+    case .dataCorrupted(let context) where context.codingPath.isEmpty:
+        return "malformed JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)"
+    case .dataCorrupted(let context):
+        return "\"\(path(context))\" is invalid: \(context.debugDescription)"
+    @unknown default:
+        return "malformed request: \(error)"
+    }
+}
+
+private func typeName(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: "a string"
+    case is Int.Type: "an integer"
+    case is Float.Type, is Double.Type: "a number"
+    case is Bool.Type: "true or false"
+    case is [String].Type: "a list of strings"
+    default: "\(type)"
+    }
+}

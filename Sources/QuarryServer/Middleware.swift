@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+
+/// The outermost middleware: turns every error into its status and `{"error": message}`, then
+/// counts and times the request by route pattern, method and final status.
+struct MetricsAndErrorsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let started = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = APIError(error).response
+        }
+        metrics.record(
+            route: context.endpointPath ?? "unmatched", method: request.method, status: response.status,
+            duration: ContinuousClock.now - started)
+        return response
+    }
+}
+
+/// With an API key set, answers 401 to requests without `Authorization: Bearer KEY`, except on
+/// `openPaths`.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let apiKey: String?
+    let openPaths: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let apiKey, !openPaths.contains(request.uri.path) else { return try await next(request, context) }
+        let presented = request.headers[.authorization].flatMap { header -> String? in
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            return String(parts[1]).trimmingCharacters(in: .whitespaces)
+        }
+        guard let presented, constantTimeEqual(presented, apiKey) else {
+            throw APIError(
+                status: .unauthorized, message: "missing or wrong API key: send Authorization: Bearer KEY",
+                headers: [.wwwAuthenticate: "Bearer"])
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares without stopping at the first difference, so timing does not reveal the key.
+    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        var difference = UInt8(truncatingIfNeeded: x.count ^ y.count)
+        for index in 0..<min(x.count, y.count) { difference |= x[index] ^ y[index] }
+        return difference == 0 && x.count == y.count
+    }
+}
+
+/// Answers 413 at once to a request whose declared length exceeds `maxBytes` (bodies without a
+/// length are cut off by the handlers' `collectBody(upTo:)`).
+struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    let maxBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBytes {
+            throw APIError(
+                status: .contentTooLarge, message: "the request body is \(length) bytes; the limit is \(maxBytes)")
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Hummingbird
+import Logging
+import Quarry
+import QuarryEmbed
+
+/// The HTTP server behind `quarry serve`: embeddings (OpenAI and Perplexity shapes), search,
+/// document upsert and collection management over the collections in one data directory.
+///
+/// Searches and embeddings run on a pool of `searchThreads` dedicated threads, writes
+/// (ingest, delete, create) on one writer thread, so neither blocks the event loops or Swift's
+/// cooperative pool and searches keep every search thread while an ingest commits.
+public final class QuarryServer: Sendable {
+    public let configuration: ServerConfiguration
+    let embedder: Embedder
+    /// The model directory as collections record it (standardised absolute path).
+    let modelPath: String
+    /// The name requests use for the model: its directory's name.
+    let modelName: String
+    let searchPool: WorkPool
+    let writePool: WorkPool
+    let metrics = ServerMetrics()
+    let collections: CollectionDirectory
+
+    /// Loads the model and checks the data directory (created when missing).
+    public init(configuration: ServerConfiguration) throws {
+        self.configuration = configuration
+        guard configuration.maxBodyBytes > 0, configuration.maxQueue >= 0, configuration.searchThreads > 0,
+            configuration.maxK > 0
+        else {
+            throw QuarryError.invalidArgument(
+                "--max-body-bytes and the thread count must be positive and --max-queue at least 0")
+        }
+        let modelURL = URL(fileURLWithPath: configuration.modelDirectory).standardizedFileURL
+        modelPath = modelURL.path
+        modelName = modelURL.lastPathComponent
+        embedder = try Embedder(modelDirectory: modelURL)
+        collections = try CollectionDirectory(path: configuration.dataDirectory)
+        searchPool = WorkPool(
+            name: "quarry-search", threadCount: configuration.searchThreads, queueLimit: configuration.maxQueue)
+        writePool = WorkPool(name: "quarry-write", threadCount: 1, queueLimit: configuration.maxQueue)
+    }
+
+    /// The Hummingbird application: routes, middleware and the listening address.
+    public func application(logger: Logger? = nil) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: MetricsAndErrorsMiddleware(metrics: metrics))
+        router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey, openPaths: ["/healthz", "/"]))
+        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
+        addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "quarry"),
+            logger: logger ?? Logger(label: "quarry"))
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets the worker threads finish.
+    public func run() async throws {
+        defer { stop() }
+        try await application().runService()
+    }
+
+    /// Ends the worker threads once their queued jobs are done.
+    public func stop() {
+        searchPool.stop()
+        writePool.stop()
+    }
+}
+
+/// The collections of the data directory, opened on first use and kept open.
+final class CollectionDirectory: @unchecked Sendable {
+    let path: String
+    private let lock = NSLock()
+    private var open: [String: Collection] = [:]
+
+    init(path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw QuarryError.invalidArgument("--data \(path) is a file, not a directory")
+            }
+        } else {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// Checks a collection name: letters, digits, `-`, `_` and `.`, not starting with a dot (so
+    /// no `..`), at most 128 bytes: a name never leaves the data directory.
+    static func validate(_ name: String) throws {
+        let allowed = name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_" || scalar == ".")
+        }
+        guard !name.isEmpty, name.utf8.count <= 128, allowed, !name.hasPrefix("."), !name.contains("..") else {
+            throw APIError.badRequest(
+                "invalid collection name '\(name.prefix(140))': use 1 to 128 letters, digits, '-', '_' or '.', not starting with '.'"
+            )
+        }
+    }
+
+    /// The open collection called `name`; 404 when there is none.
+    func collection(named name: String) throws -> Collection {
+        try Self.validate(name)
+        return try lock.withLock {
+            if let collection = open[name] { return collection }
+            let directory = path + "/" + name
+            guard FileManager.default.fileExists(atPath: directory + "/data.mdb") else {
+                throw APIError.notFound("no collection named '\(name)'")
+            }
+            let collection = try Collection.open(at: directory)
+            open[name] = collection
+            return collection
+        }
+    }
+
+    /// Creates the collection `name`.
+    func create(named name: String, dimension: Int, listCount: Int?) throws -> Collection {
+        try Self.validate(name)
+        return try lock.withLock {
+            let directory = path + "/" + name
+            guard open[name] == nil, !FileManager.default.fileExists(atPath: directory) else {
+                throw APIError(status: .conflict, message: "a collection named '\(name)' exists already")
+            }
+            let collection = try Collection.create(at: directory, dimension: dimension, listCount: listCount)
+            open[name] = collection
+            return collection
+        }
+    }
+
+    /// The names of the collections in the directory, sorted.
+    func names() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return entries.filter { name in
+            (try? Self.validate(name)) != nil && FileManager.default.fileExists(atPath: path + "/" + name + "/data.mdb")
+        }.sorted()
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Settings of `quarry serve`.
+public struct ServerConfiguration: Sendable {
+    /// The directory holding one collection per subdirectory, named after it.
+    public var dataDirectory: String
+    /// The embedding model directory used for text queries, document ingest and `/v1/embeddings`.
+    public var modelDirectory: String
+    public var host = "127.0.0.1"
+    /// The port to listen on; 0 picks a free one.
+    public var port = 8080
+    /// When set, every route but `/healthz` and the search page needs `Authorization: Bearer KEY`.
+    public var apiKey: String?
+    /// Request bodies larger than this get 413.
+    public var maxBodyBytes = 64 << 20
+    /// Requests that may wait for a busy worker thread; beyond that they get 429.
+    public var maxQueue = 64
+    /// Threads that run searches and embeddings (default: one per core).
+    public var searchThreads = ProcessInfo.processInfo.activeProcessorCount
+    /// The largest `k` a search may ask for.
+    public var maxK = 10_000
+    /// The most texts one embeddings request may hold.
+    public var maxInputs = 2048
+
+    public init(dataDirectory: String, modelDirectory: String) {
+        self.dataDirectory = dataDirectory
+        self.modelDirectory = modelDirectory
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// Dedicated threads for CPU-bound or blocking work (embedding, searching, LMDB writes), kept
+/// off NIO's event loops and Swift's cooperative pool, with a bounded queue: work offered while
+/// every thread is busy and `queueLimit` jobs already wait is refused at once.
+final class WorkPool: @unchecked Sendable {
+    /// Threads that run jobs.
+    let threadCount: Int
+    /// Jobs that may wait for a free thread.
+    let queueLimit: Int
+
+    private let condition = NSCondition()
+    private var waiting: [@Sendable () -> Void] = []
+    private var running = 0
+    private var stopping = false
+
+    /// Thrown by `run` when the pool and its queue are full.
+    struct Full: Error {
+        let queueLimit: Int
+    }
+
+    init(name: String, threadCount: Int, queueLimit: Int) {
+        self.threadCount = max(1, threadCount)
+        self.queueLimit = max(0, queueLimit)
+        for index in 0..<self.threadCount {
+            let thread = Thread { [self] in work() }
+            thread.name = "\(name)-\(index)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Jobs running or waiting.
+    var jobsInFlight: Int { condition.withLock { running + waiting.count } }
+
+    /// Runs `body` on one of the pool's threads and returns its result; throws `Full` without
+    /// running it when the pool cannot take more work.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let accepted = condition.withLock {
+                guard !stopping, running + waiting.count < threadCount + queueLimit else { return false }
+                waiting.append { continuation.resume(with: Result { try body() }) }
+                condition.signal()
+                return true
+            }
+            if !accepted { continuation.resume(throwing: Full(queueLimit: queueLimit)) }
+        }
+    }
+
+    /// Lets the threads end once the queued jobs are done; later work is refused.
+    func stop() {
+        condition.withLock {
+            stopping = true
+            condition.broadcast()
+        }
+    }
+
+    private func work() {
+        while true {
+            let job: (@Sendable () -> Void)? = condition.withLock {
+                while waiting.isEmpty && !stopping { condition.wait() }
+                guard !waiting.isEmpty else { return nil }
+                running += 1
+                return waiting.removeFirst()
+            }
+            guard let job else { return }
+            job()
+            condition.withLock { running -= 1 }
+        }
+    }
+}

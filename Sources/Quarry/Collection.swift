@@ -230,7 +230,8 @@ public final class Collection: @unchecked Sendable {
         let manifest = self.manifest
         guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
         let lists = max(manifest.listCount, 1)
-        let probes = nprobe ?? manifest.defaultProbeCount ?? min(lists, max(1, lists / 16))
+        // Untuned default: about √nlist lists, at least 8 (`quarry tune` records a measured one).
+        let probes = nprobe ?? manifest.defaultProbeCount ?? min(lists, max(8, Int(Double(lists).squareRoot())))
         guard probes > 0 else { throw QuarryError.invalidArgument("nprobe must be positive, got \(probes)") }
         guard manifest.listCount == 0 || probes <= manifest.listCount else {
             throw QuarryError.invalidArgument(

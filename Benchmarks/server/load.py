@@ -41,12 +41,14 @@ def float_for(q):
     return round(math.atanh(target / 127.0), 6)
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """A memory figure of the server from /proc: VmRSS (all resident memory) or RssAnon (heap
+    and stacks: what a leak grows; RssFile, the mapped collection, grows as pages are touched)."""
     if pid is None:
         return None
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return None
 
@@ -90,6 +92,11 @@ def main():
     rss_before = rss_kib(args.pid)
     start = time.perf_counter()
     deadline = start + args.seconds
+    # Heap after the first quarter of the run (warm: caches, pools and buffers sized) and at the
+    # end; a leak shows as growth between the two.
+    anon_warm = []
+    sampler = threading.Timer(args.seconds / 4, lambda: anon_warm.append(rss_kib(args.pid, "RssAnon")))
+    sampler.start()
 
     def client(worker):
         connection = http.client.HTTPConnection(args.host, args.port, timeout=30)
@@ -120,6 +127,8 @@ def main():
         thread.join()
     elapsed = time.perf_counter() - start
     rss_after = rss_kib(args.pid)
+    anon_end = rss_kib(args.pid, "RssAnon")
+    sampler.cancel()
 
     done = sorted(latency for worker in latencies for latency in worker)
     result = {
@@ -132,6 +141,8 @@ def main():
         "p99_ms": round(percentile(done, 0.99) * 1000, 3),
         "rss_before_mib": rss_before and round(rss_before / 1024, 1),
         "rss_after_mib": rss_after and round(rss_after / 1024, 1),
+        "heap_warm_mib": anon_warm[0] and round(anon_warm[0] / 1024, 1) if anon_warm else None,
+        "heap_end_mib": anon_end and round(anon_end / 1024, 1),
     }
     print(json.dumps(result))
 

@@ -553,6 +553,6 @@ extension Collection {
         }
         try? files.removeItem(atPath: staging)
         let after = (try? files.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
-        return (before, after ?? 0)
+        return (before, after)
     }
 }

@@ -98,6 +98,32 @@ import Testing
         }
     }
 
+    @Test func concurrentBatchesMatchOneAtATime() throws {
+        let encoder = try TransformerEncoder(modelDirectory: EncoderFixtures.model("tiny-qwen3"))
+        let batches = try [sequences, Array(sequences.reversed()), [sequences[0]]].map(encoder.pack)
+        let together = encoder.forward(batches)
+        for (batch, states) in zip(batches, together) {
+            let alone = encoder.network.forward(batch)
+            let count = batch.tokenCount * encoder.hiddenSize
+            let a = Array(UnsafeBufferPointer(start: states.row(0), count: count))
+            let b = Array(UnsafeBufferPointer(start: alone.row(0), count: count))
+            #expect(cosine(a, b) >= 0.99999)
+        }
+    }
+
+    @Test func batchesCoverTheInputWithinTheLimit() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let lengths = (0..<Int.random(in: 1...300, using: &rng)).map { _ in Int.random(in: 1...64, using: &rng) }
+                .sorted(by: >)
+            let limit = Int.random(in: 64...1000, using: &rng)
+            let ranges = Embedder.batchRanges(lengths: lengths, limit: limit)
+            #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == lengths.count)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
+            #expect(ranges.allSatisfy { $0.count == 1 || lengths[$0].reduce(0, +) <= limit })
+        }
+    }
+
     @Test(arguments: ["tiny-qwen3-bf16", "tiny-qwen3-f16"])
     func halfPrecisionCheckpointsLoad(directory: String) throws {
         // BF16 is sharded with an index; F16 names its tensors with a `model.` prefix.

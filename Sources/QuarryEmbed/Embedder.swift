@@ -205,16 +205,16 @@ public final class Embedder: Sendable {
         normalizes ? Pooling.l2Normalized(vector) : vector
     }
 
-    /// Encodes `sequences` longest first in packed batches of at most `tokensPerBatch` tokens
-    /// (a longer sequence gets a batch alone) and hands each sequence's hidden states (`length`
-    /// rows) to `body` with its input index. With several encoder threads the batches are sized
-    /// to come in rounds of one per thread, encoded concurrently.
+    /// Encodes `sequences` longest first in packed batches and hands each sequence's hidden
+    /// states (`length` rows) to `body` with its input index. The batches come in rounds of one
+    /// per encoder thread, encoded concurrently (see `batchRanges`).
     private func encodeInBatches(
         _ sequences: [[Int32]], progress: ((EmbeddingProgress) -> Void)?,
         body: (_ index: Int, _ states: UnsafePointer<Float>, _ length: Int) -> Void
     ) throws {
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
-        let batches = Self.batchRanges(lengths: order.map { sequences[$0].count }, limit: tokensPerBatch)
+        let batches = Self.batchRanges(
+            lengths: order.map { sequences[$0].count }, limit: tokensPerBatch, threads: encoderThreads)
         var sequencesDone = 0
         var tokensDone = 0
         for roundStart in stride(from: 0, to: batches.count, by: encoderThreads) {
@@ -236,21 +236,24 @@ public final class Embedder: Sendable {
         }
     }
 
-    /// Consecutive runs of `lengths` (sorted longest first) forming the batches: as few as keep
-    /// each within `limit` tokens, rounded up to a multiple of `encoderThreads`, cut where the
-    /// running token count passes each even share of the total, so that the batches of a round
-    /// keep their threads equally busy.
-    static func batchRanges(lengths: [Int], limit: Int) -> [Range<Int>] {
+    /// Consecutive runs of `lengths` (sorted longest first) forming the batches for `threads`
+    /// threads. Each batch holds at most `limit / threads` tokens (at least 1,024; a longer
+    /// sequence gets a batch alone), so that a round of concurrent batches needs about the memory
+    /// of one batch of `limit`; there are as few batches as that allows, rounded up to a multiple
+    /// of `threads`, cut where the running token count passes each even share of the total so
+    /// that the batches of a round keep their threads equally busy.
+    static func batchRanges(lengths: [Int], limit: Int, threads: Int) -> [Range<Int>] {
+        let perBatch = threads > 1 ? max(1024, limit / threads) : limit
         let total = lengths.reduce(0, +)
-        let perRound = limit * encoderThreads
-        let batchCount = max(1, (total + perRound - 1) / perRound * encoderThreads)
+        let perRound = perBatch * threads
+        let batchCount = max(1, (total + perRound - 1) / perRound * threads)
         var ranges: [Range<Int>] = []
         var start = 0
         var tokensBefore = 0
         var batchTokens = 0
         for (index, length) in lengths.enumerated() {
             let share = total * (ranges.count + 1) / batchCount
-            if index > start && (batchTokens + length > limit || tokensBefore >= share) {
+            if index > start && (batchTokens + length > perBatch || tokensBefore >= share) {
                 ranges.append(start..<index)
                 start = index
                 batchTokens = 0

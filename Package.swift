@@ -44,6 +44,9 @@ let package = Package(
                 "Quarry", "QuarryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(
+            name: "TokenizerBenchmark", dependencies: ["QuarryEmbed"], path: "Benchmarks/tokenizer",
+            exclude: ["compare_tiktoken.py"]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
         .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "CQuarryKernels"]),
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore"]),

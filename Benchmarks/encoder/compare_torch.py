@@ -14,12 +14,14 @@ Models:
               SDPA attention and a padding-only 4D mask (batch 4, length-sorted).
 
 Rates count real tokens (special tokens included, padding excluded) over the encoding time only
-(model loading excluded on both sides).
+(model loading excluded on both sides; tokenization included on both sides). Each side runs
+--repeats times, alternating Swift and PyTorch, and the fastest run of each is reported, so a
+burst of load from other processes on a shared machine hurts neither side alone.
 
 Usage:
   swift build -c release --product quarry
   python3 Benchmarks/encoder/compare_torch.py [--quarry .build/release/quarry] [--model minilm|qwen3-0.6b|all]
-                                              [--threads N]
+                                              [--threads N] [--repeats N]
 Needs torch, transformers, sentence-transformers, safetensors, numpy.
 """
 import argparse
@@ -55,13 +57,15 @@ def worst_cosine(a, b):
 
 
 def report(name, swift_tokens, swift_seconds, torch_tokens, torch_seconds, cosine):
-    swift_rate, torch_rate = swift_tokens / swift_seconds, torch_tokens / torch_seconds
-    print(f"{name}: Swift {swift_rate:,.0f} tokens/s ({swift_tokens} tokens in {swift_seconds:.2f} s), "
-          f"PyTorch {torch_rate:,.0f} tokens/s ({torch_tokens} tokens in {torch_seconds:.2f} s), "
-          f"ratio Swift/PyTorch {swift_rate / torch_rate:.2f}, worst cosine {cosine:.6f}")
+    """Prints the best rate of each side; the seconds are lists, one entry per run."""
+    swift_rate, torch_rate = swift_tokens / min(swift_seconds), torch_tokens / min(torch_seconds)
+    runs = lambda seconds: ", ".join(f"{s:.2f}" for s in seconds)
+    print(f"{name}: Swift {swift_rate:,.0f} tokens/s ({swift_tokens} tokens; runs {runs(swift_seconds)} s), "
+          f"PyTorch {torch_rate:,.0f} tokens/s ({torch_tokens} tokens; runs {runs(torch_seconds)} s), "
+          f"ratio Swift/PyTorch {swift_rate / torch_rate:.2f}, worst cosine {cosine:.6f}", flush=True)
 
 
-def bench_minilm(quarry, threads, work):
+def bench_minilm(quarry, threads, repeats, work):
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -73,20 +77,24 @@ def bench_minilm(quarry, threads, work):
     with open(input_path, "w") as f:
         f.write("\n".join(texts) + "\n")
     output_path = os.path.join(work, "minilm.npy")
-    swift_tokens, swift_seconds = run_quarry(quarry, model_dir, input_path, output_path, threads)
 
     model = SentenceTransformer(model_dir, device="cpu")
     torch_tokens = sum(len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"])
-    model.encode(texts[:64], batch_size=64)  # warm-up
-    start = time.perf_counter()
     with torch.inference_mode():
-        reference = model.encode(texts, batch_size=64, convert_to_numpy=True)
-    torch_seconds = time.perf_counter() - start
+        model.encode(texts[:64], batch_size=64)  # warm-up
+    swift_seconds, torch_seconds = [], []
+    for _ in range(repeats):
+        swift_tokens, seconds = run_quarry(quarry, model_dir, input_path, output_path, threads)
+        swift_seconds.append(seconds)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            reference = model.encode(texts, batch_size=64, convert_to_numpy=True)
+        torch_seconds.append(time.perf_counter() - start)
     report("all-MiniLM-L6-v2", swift_tokens, swift_seconds, torch_tokens, torch_seconds,
            worst_cosine(np.load(output_path), reference))
 
 
-def bench_qwen3(quarry, threads, work):
+def bench_qwen3(quarry, threads, repeats, work):
     import numpy as np
     import torch
     from safetensors.torch import save_file
@@ -116,7 +124,6 @@ def bench_qwen3(quarry, threads, work):
         for ids in sequences:
             f.write(json.dumps({"ids": ids}) + "\n")
     output_path = os.path.join(work, "qwen.npy")
-    swift_tokens, swift_seconds = run_quarry(quarry, model_dir, input_path, output_path, threads)
 
     def forward(batch):
         width = max(len(s) for s in batch)
@@ -131,9 +138,14 @@ def bench_qwen3(quarry, threads, work):
 
     with torch.inference_mode():
         forward(sequences[-2:])  # warm-up
-        start = time.perf_counter()
-        pooled = [forward(sequences[i:i + 4]) for i in range(0, len(sequences), 4)]
-        torch_seconds = time.perf_counter() - start
+    swift_seconds, torch_seconds = [], []
+    for _ in range(repeats):
+        swift_tokens, seconds = run_quarry(quarry, model_dir, input_path, output_path, threads)
+        swift_seconds.append(seconds)
+        with torch.inference_mode():
+            start = time.perf_counter()
+            pooled = [forward(sequences[i:i + 4]) for i in range(0, len(sequences), 4)]
+            torch_seconds.append(time.perf_counter() - start)
     reference = torch.cat(pooled).numpy()
     report("Qwen3 0.6B shape (random weights)", swift_tokens, swift_seconds, sum(lengths), torch_seconds,
            worst_cosine(np.load(output_path), reference))
@@ -144,15 +156,18 @@ def main():
     parser.add_argument("--quarry", default=os.path.join(ROOT, ".build", "release", "quarry"))
     parser.add_argument("--model", choices=["minilm", "qwen3-0.6b", "all"], default="minilm")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side; the fastest counts")
     args = parser.parse_args()
     import torch
     torch.set_num_threads(args.threads)
-    print(f"threads: {args.threads} (OPENBLAS_NUM_THREADS for Swift, torch.set_num_threads for PyTorch)")
+    print(f"threads: {args.threads} (OPENBLAS_NUM_THREADS for Swift, torch.set_num_threads for PyTorch), "
+          f"best of {args.repeats} alternating runs; load average before: {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="quarry-encoder-bench-") as work:
         if args.model in ("minilm", "all"):
-            bench_minilm(args.quarry, args.threads, work)
+            bench_minilm(args.quarry, args.threads, args.repeats, work)
         if args.model in ("qwen3-0.6b", "all"):
-            bench_qwen3(args.quarry, args.threads, work)
+            bench_qwen3(args.quarry, args.threads, args.repeats, work)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

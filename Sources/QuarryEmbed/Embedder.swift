@@ -35,8 +35,8 @@ public struct WindowEmbedding: Sendable {
 /// Inputs are sorted by length and encoded in packed batches of similar lengths (no padding);
 /// outputs come back in input order. Inputs longer than `maxTokens` are truncated with a
 /// message on stderr; `embedWindows` covers a long text with overlapping windows instead.
-/// Safe to share across threads (calls run concurrently); OpenBLAS parallelises each matrix
-/// product.
+/// Safe to share across threads (calls run concurrently). Batches are encoded on as many
+/// threads as OpenBLAS is set to use, one batch per thread (see `TransformerEncoder`).
 public final class Embedder: Sendable {
     public let encoder: TransformerEncoder
     public let tokenizer: any Tokenizer
@@ -205,35 +205,64 @@ public final class Embedder: Sendable {
         normalizes ? Pooling.l2Normalized(vector) : vector
     }
 
-    /// Encodes `sequences` longest first in packed batches of about `tokensPerBatch` tokens and
-    /// hands each sequence's hidden states (`length` rows) to `body` with its input index.
+    /// Encodes `sequences` longest first in packed batches and hands each sequence's hidden
+    /// states (`length` rows) to `body` with its input index. The batches come in rounds of one
+    /// per encoder thread, encoded concurrently (see `batchRanges`).
     private func encodeInBatches(
         _ sequences: [[Int32]], progress: ((EmbeddingProgress) -> Void)?,
         body: (_ index: Int, _ states: UnsafePointer<Float>, _ length: Int) -> Void
     ) throws {
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
-        var start = 0
+        let batches = Self.batchRanges(
+            lengths: order.map { sequences[$0].count }, limit: tokensPerBatch, threads: encoderThreads)
+        var sequencesDone = 0
         var tokensDone = 0
-        while start < order.count {
-            var end = start + 1
-            var tokens = sequences[order[start]].count
-            while end < order.count, tokens + sequences[order[end]].count <= tokensPerBatch {
-                tokens += sequences[order[end]].count
-                end += 1
-            }
-            let members = Array(order[start..<end])
-            let batch = try encoder.pack(members.map { sequences[$0] })
-            let states = encoder.network.forward(batch)
-            withExtendedLifetime(states) {
-                for (position, index) in members.enumerated() {
-                    let range = batch.range(of: position)
-                    body(index, states.row(range.lowerBound), range.count)
+        for roundStart in stride(from: 0, to: batches.count, by: encoderThreads) {
+            let round = batches[roundStart..<min(roundStart + encoderThreads, batches.count)]
+            let packed = try round.map { range in try encoder.pack(order[range].map { sequences[$0] }) }
+            let states = encoder.forward(packed)
+            for (range, (batch, batchStates)) in zip(round, zip(packed, states)) {
+                withExtendedLifetime(batchStates) {
+                    for (position, index) in order[range].enumerated() {
+                        let rows = batch.range(of: position)
+                        body(index, batchStates.row(rows.lowerBound), rows.count)
+                    }
                 }
+                sequencesDone += range.count
+                tokensDone += batch.tokenCount
+                progress?(
+                    EmbeddingProgress(sequencesDone: sequencesDone, sequenceCount: order.count, tokensDone: tokensDone))
             }
-            tokensDone += tokens
-            start = end
-            progress?(EmbeddingProgress(sequencesDone: start, sequenceCount: order.count, tokensDone: tokensDone))
         }
+    }
+
+    /// Consecutive runs of `lengths` (sorted longest first) forming the batches for `threads`
+    /// threads. Each batch holds at most `limit / threads` tokens (at least 1,024; a longer
+    /// sequence gets a batch alone), so that a round of concurrent batches needs about the memory
+    /// of one batch of `limit`; there are as few batches as that allows, rounded up to a multiple
+    /// of `threads`, cut where the running token count passes each even share of the total so
+    /// that the batches of a round keep their threads equally busy.
+    static func batchRanges(lengths: [Int], limit: Int, threads: Int) -> [Range<Int>] {
+        let perBatch = threads > 1 ? max(1024, limit / threads) : limit
+        let total = lengths.reduce(0, +)
+        let perRound = perBatch * threads
+        let batchCount = max(1, (total + perRound - 1) / perRound * threads)
+        var ranges: [Range<Int>] = []
+        var start = 0
+        var tokensBefore = 0
+        var batchTokens = 0
+        for (index, length) in lengths.enumerated() {
+            let share = total * (ranges.count + 1) / batchCount
+            if index > start && (batchTokens + length > perBatch || tokensBefore >= share) {
+                ranges.append(start..<index)
+                start = index
+                batchTokens = 0
+            }
+            batchTokens += length
+            tokensBefore += length
+        }
+        if start < lengths.count { ranges.append(start..<lengths.count) }
+        return ranges
     }
 }
 

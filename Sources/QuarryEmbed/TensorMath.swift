@@ -1,4 +1,5 @@
 import CBLAS
+import CQuarryKernels
 import Foundation
 
 // Row-major F32 building blocks shared by the encoders. Every matrix product goes through
@@ -43,25 +44,14 @@ struct Linear: Sendable {
     }
 }
 
-// The norms and softmax use BLAS level-1 calls for their reductions and scalings: as fast as
-// hand-written loops in release builds, and they keep debug builds (the test suite) fast too.
+// The norms, activations and softmax are CQuarryKernels loops: vectorised, with polynomial exp
+// and erf instead of libm calls, and compiled optimised even in debug builds (the test suite).
 
 /// In-place LayerNorm of `rows` rows of `width` values (biased variance, as PyTorch).
 func layerNorm(
     _ values: UnsafeMutablePointer<Float>, rows: Int, width: Int, weight: Tensor, bias: Tensor, epsilon: Float
 ) {
-    let gain = weight.values
-    let shift = bias.values
-    let n = Int32(width)
-    let ones = [Float](repeating: 1, count: width)
-    for row in 0..<rows {
-        let x = values + row * width
-        let mean = cblas_sdot(n, x, 1, ones, 1) / Float(width)
-        cblas_saxpy(n, -mean, ones, 1, x, 1)
-        let variance = cblas_sdot(n, x, 1, x, 1) / Float(width)
-        cblas_sscal(n, 1 / (variance + epsilon).squareRoot(), x, 1)
-        for i in 0..<width { x[i] = x[i] * gain[i] + shift[i] }
-    }
+    qk_layer_norm_f32(values, rows, width, weight.values, bias.values, epsilon)
 }
 
 /// RMSNorm (`x / sqrt(mean(x²) + eps) * weight`) of `rows` rows of `width` values from
@@ -70,38 +60,16 @@ func rmsNorm(
     _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, rows: Int, width: Int,
     weight: Tensor, epsilon: Float
 ) {
-    let gain = weight.values
-    let n = Int32(width)
-    for row in 0..<rows {
-        let x = input + row * width
-        let y = output + row * width
-        let scale = 1 / (cblas_sdot(n, x, 1, x, 1) / Float(width) + epsilon).squareRoot()
-        for i in 0..<width { y[i] = gain[i] * (x[i] * scale) }
-    }
+    qk_rms_norm_f32(input, output, rows, width, weight.values, epsilon)
 }
 
 /// Applies `activation` in place to `count` values.
 func activate(_ values: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
     switch activation {
-    case .gelu:
-        let inverseRootTwo: Float = 0.70710678118654752
-        for i in 0..<count {
-            let x = values[i]
-            values[i] = 0.5 * x * (1 + erf(x * inverseRootTwo))
-        }
-    case .geluTanh:
-        let rootTwoOverPi: Float = 0.79788456080286536
-        for i in 0..<count {
-            let x = values[i]
-            values[i] = 0.5 * x * (1 + tanh(rootTwoOverPi * (x + 0.044715 * x * x * x)))
-        }
-    case .silu:
-        for i in 0..<count {
-            let x = values[i]
-            values[i] = x / (1 + exp(-x))
-        }
-    case .relu:
-        for i in 0..<count { values[i] = max(values[i], 0) }
+    case .gelu: qk_gelu_erf_f32(values, count)
+    case .geluTanh: qk_gelu_tanh_f32(values, count)
+    case .silu: qk_silu_f32(values, count)
+    case .relu: qk_relu_f32(values, count)
     }
 }
 
@@ -110,7 +78,7 @@ func gatedActivation(
     gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, _ activation: Activation
 ) {
     activate(gate, count: count, activation)
-    for i in 0..<count { gate[i] *= up[i] }
+    qk_multiply_f32(gate, up, count)
 }
 
 /// Head layout of multi-head attention (grouped-query when `keyValueHeads < heads`).
@@ -149,7 +117,7 @@ func attend(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(length), Int32(d), scale,
                 queries + firstRow * shape.queryWidth + head * d, queryStride,
                 keys + keyValueOffset, keyValueStride, 0, scores, Int32(length))
-            for row in 0..<rows { softmax(scores + row * length, count: length) }
+            for row in 0..<rows { qk_softmax_f32(scores + row * length, length) }
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(length), 1,
                 scores, Int32(length), values + keyValueOffset, keyValueStride, 0,
@@ -157,13 +125,4 @@ func attend(
             firstRow += rows
         }
     }
-}
-
-/// Numerically stable softmax in place.
-func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
-    var largest = values[0]
-    for i in 1..<count where values[i] > largest { largest = values[i] }
-    for i in 0..<count { values[i] = exp(values[i] - largest) }
-    let n = Int32(count)
-    cblas_sscal(n, 1 / cblas_sasum(n, values, 1), values, 1)
 }

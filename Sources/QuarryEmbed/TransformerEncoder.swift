@@ -109,6 +109,24 @@ public final class TransformerEncoder: Sendable {
         }
     }
 
+    /// Last hidden states of each packed batch. Several batches are encoded concurrently, one
+    /// per thread on up to `encoderThreads` threads, with single-threaded matrix products.
+    func forward(_ batches: [PackedSequences]) -> [HiddenStates] {
+        guard batches.count > 1 else { return batches.map(network.forward) }
+        var results = [HiddenStates?](repeating: nil, count: batches.count)
+        results.withUnsafeMutableBufferPointer { results in
+            withSingleThreadedBLAS {
+                let parts = min(encoderThreads, batches.count)
+                concurrently(parts) { part in
+                    for index in stride(from: part, to: batches.count, by: parts) {
+                        results[index] = network.forward(batches[index])
+                    }
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+
     /// Packs `sequences` after checking their ids and lengths.
     func pack(_ sequences: [[Int32]]) throws -> PackedSequences {
         for sequence in sequences {

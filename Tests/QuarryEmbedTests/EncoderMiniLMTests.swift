@@ -3,14 +3,12 @@ import Testing
 
 @testable import QuarryEmbed
 
-/// all-MiniLM-L6-v2 (data/models, from scripts/fetch-models.sh) against sentence-transformers on
+/// all-MiniLM-L6-v2 (data/models, from scripts/setup.sh) against sentence-transformers on
 /// 1,000 Debian texts (scripts/reference/make_minilm_reference.py).
 @Suite struct EncoderMiniLMTests {
     static let modelDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("data/models/all-MiniLM-L6-v2")
-    static let modelIsPresent = FileManager.default.fileExists(
-        atPath: modelDirectory.appendingPathComponent("model.safetensors").path)
 
     /// Rows of a little-endian float32 `.npy` matrix.
     private func readFloat32Matrix(_ url: URL, columns: Int) throws -> [[Float]] {
@@ -22,8 +20,11 @@ import Testing
         return stride(from: 0, to: values.count, by: columns).map { Array(values[$0..<$0 + columns]) }
     }
 
-    @Test(.enabled(if: modelIsPresent, "run scripts/fetch-models.sh first"))
-    func matchesSentenceTransformersOnAThousandTexts() throws {
+    @Test func matchesSentenceTransformersOnAThousandTexts() throws {
+        try #require(
+            FileManager.default.fileExists(
+                atPath: Self.modelDirectory.appendingPathComponent("model.safetensors").path),
+            "all-MiniLM-L6-v2 is missing from \(Self.modelDirectory.path): run scripts/setup.sh first")
         let embedder = try Embedder(modelDirectory: Self.modelDirectory)
         #expect(embedder.modelType == .bert)
         #expect(embedder.maxTokens == 256)

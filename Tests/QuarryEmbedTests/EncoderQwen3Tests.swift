@@ -98,6 +98,37 @@ import Testing
         }
     }
 
+    @Test func concurrentBatchesMatchOneAtATime() throws {
+        let encoder = try TransformerEncoder(modelDirectory: EncoderFixtures.model("tiny-qwen3"))
+        let batches = try [sequences, Array(sequences.reversed()), [sequences[0]]].map(encoder.pack)
+        let together = encoder.forward(batches)
+        for (batch, states) in zip(batches, together) {
+            let alone = encoder.network.forward(batch)
+            let count = batch.tokenCount * encoder.hiddenSize
+            let a = Array(UnsafeBufferPointer(start: states.row(0), count: count))
+            let b = Array(UnsafeBufferPointer(start: alone.row(0), count: count))
+            #expect(cosine(a, b) >= 0.99999)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 16])
+    func batchesCoverTheInputWithinTheLimit(threads: Int) {
+        var rng = LinearCongruential(state: UInt64(threads))
+        for _ in 0..<50 {
+            let lengths = (0..<Int.random(in: 1...3000, using: &rng)).map { _ in Int.random(in: 1...512, using: &rng) }
+                .sorted(by: >)
+            let limit = Int.random(in: 512...9000, using: &rng)
+            let ranges = Embedder.batchRanges(lengths: lengths, limit: limit, threads: threads)
+            let perBatch = threads > 1 ? max(1024, limit / threads) : limit
+            #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == lengths.count)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
+            #expect(ranges.allSatisfy { $0.count == 1 || lengths[$0].reduce(0, +) <= perBatch })
+            // Even shares: no batch but the last is much smaller than the share of the total.
+            let share = lengths.reduce(0, +) / max(ranges.count, 1)
+            #expect(ranges.dropLast().allSatisfy { lengths[$0].reduce(0, +) + 512 >= share || $0.count == 1 })
+        }
+    }
+
     @Test(arguments: ["tiny-qwen3-bf16", "tiny-qwen3-f16"])
     func halfPrecisionCheckpointsLoad(directory: String) throws {
         // BF16 is sharded with an index; F16 names its tensors with a `model.` prefix.
@@ -113,5 +144,15 @@ import Testing
         #expect(throws: EncoderError.self) { try encoder.lastHiddenStates([[1, 2, 1000]]) }
         #expect(throws: EncoderError.self) { try encoder.lastHiddenStates([[Int32](repeating: 1, count: 513)]) }
         #expect(try encoder.lastHiddenStates([[]]) == [[]])
+    }
+}
+
+/// A small seeded generator (Knuth's MMIX constants), so that failures reproduce.
+private struct LinearCongruential: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return state ^ (state >> 29)
     }
 }

@@ -67,6 +67,32 @@ int64_t qk_norm2_i8(const int8_t *a, size_t dims);
 size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uint16_t max_value,
                               uint32_t *histogram, uint32_t *out);
 
+/* ---- F32 encoder kernels ----------------------------------------------------------------
+ * Element-wise activations, softmax and the norms of the transformer encoders, in place on
+ * contiguous row-major buffers. Plain C vectorised by the compiler (no per-level variants);
+ * exp and erf are polynomials accurate to a few F32 ulps, not libm calls. */
+
+/// GELU with the exact error function: x * (1 + erf(x / sqrt 2)) / 2.
+void qk_gelu_erf_f32(float *values, size_t n);
+/// GELU with the tanh approximation: x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2.
+void qk_gelu_tanh_f32(float *values, size_t n);
+/// SiLU: x / (1 + e^-x).
+void qk_silu_f32(float *values, size_t n);
+/// ReLU: max(x, 0).
+void qk_relu_f32(float *values, size_t n);
+/// values[i] *= factors[i].
+void qk_multiply_f32(float *values, const float *factors, size_t n);
+/// Numerically stable softmax of `n` values (the largest is subtracted before exponentiating).
+void qk_softmax_f32(float *values, size_t n);
+/// LayerNorm of `rows` rows of `width` values: (x - mean) / sqrt(variance + epsilon) * gain +
+/// shift, with the biased variance (as PyTorch).
+void qk_layer_norm_f32(float *values, size_t rows, size_t width, const float *gain,
+                       const float *shift, float epsilon);
+/// RMSNorm of `rows` rows of `width` values: gain * (x / sqrt(mean(x^2) + epsilon)), from
+/// `input` into `output` (which may be `input`).
+void qk_rms_norm_f32(const float *input, float *output, size_t rows, size_t width,
+                     const float *gain, float epsilon);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,7 @@ corpus=data/debian-packages
 mkdir -p "$work"
 "$quarry" ingest "$work/debian" --docs "$corpus/corpus.jsonl" --model data/models/all-MiniLM-L6-v2
 "$quarry" stats "$work/debian"
-"$quarry" tune "$work/debian" --target-recall 0.95 -k 10
+"$quarry" tune "$work/debian" --target-recall 0.99 -k 10
 query=${1:-"convert images between file formats"}
 echo "query: $query"
 "$quarry" search "$work/debian" --text "$query" -k 5 --by-document

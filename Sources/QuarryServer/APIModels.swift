@@ -95,10 +95,9 @@ enum EmbeddingEncoding: String, Decodable, CaseIterable {
     case base64
     /// tanh-INT8 as the pplx-embed model card quantizes: `clamp(round(tanh(x) * 127), -128, 127)`.
     case int8
-    /// The sign bits (`x >= 0`) packed most significant bit first, as `numpy.packbits`, each byte
-    /// as a signed value (the unsigned byte minus 128).
+    /// The sign of each dimension, +1 (`x >= 0`) or -1, as the model card's `quantize_binary`.
     case binary
-    /// The same packed sign bits as unsigned bytes.
+    /// The sign bits (`x >= 0`) packed most significant bit first, as `numpy.packbits`.
     case ubinary
     /// Base64 of the tanh-INT8 bytes (the Perplexity API's default).
     case base64Int8 = "base64_int8"
@@ -120,7 +119,7 @@ enum EmbeddingEncoding: String, Decodable, CaseIterable {
         case .int8:
             return .integers(Quantization.int8Tanh(vector).map(Int.init))
         case .binary:
-            return .integers(Quantization.packedBitsMSBFirst(vector).map { Int($0) - 128 })
+            return .integers(Quantization.binary(vector).map(Int.init))
         case .ubinary:
             return .integers(Quantization.packedBitsMSBFirst(vector).map(Int.init))
         case .base64Int8:

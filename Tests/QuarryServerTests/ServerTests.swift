@@ -281,7 +281,7 @@ import Testing
                 #expect(int8[index] as? [Int] == Quantization.int8Tanh(vector).map(Int.init))
                 let packed = Quantization.packedBitsMSBFirst(vector)
                 #expect(ubinary[index] as? [Int] == packed.map(Int.init) && packed.count == 48)
-                #expect(binary[index] as? [Int] == packed.map { Int($0) - 128 })
+                #expect(binary[index] as? [Int] == vector.map { $0 >= 0 ? 1 : -1 })
                 #expect(
                     Data(base64Encoded: base64Int8[index] as? String ?? "")
                         == Data(Quantization.int8Tanh(vector).map { UInt8(bitPattern: $0) }))

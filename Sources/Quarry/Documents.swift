@@ -200,7 +200,10 @@ extension Collection {
                 "the collection was built with the model at \(recorded); mixing models would mix vector spaces")
         }
         let lateChunking = options.lateChunking ?? modelPath.lowercased().contains("context")
-        let tokensPerChunk = min(options.tokensPerChunk ?? min(256, embedder.maxTokens), embedder.maxTokens) - 2
+        // The window holds the tokenizer's special tokens too ([CLS] and [SEP] for BERT).
+        let specialTokens = embedder.tokenizer.prefixTokens.count + embedder.tokenizer.suffixTokens.count
+        let tokensPerChunk =
+            min(options.tokensPerChunk ?? min(256, embedder.maxTokens), embedder.maxTokens) - specialTokens
         let chunker = Chunker(tokensPerChunk: tokensPerChunk, overlap: options.overlap)
         let settings = "\(modelPath)|\(manifest.dimension)|\(chunker.tokensPerChunk)|\(chunker.overlap)|\(lateChunking)"
         var report = DocumentIngestReport()

@@ -121,6 +121,9 @@ public final class IVFSearcher {
     private let codeBytes: Int
     private var distances: [UInt16] = []
     private var scores: [Int32] = []
+    private var rescoreIDs: [UInt64] = []
+    private var rescoreRecords: [UnsafePointer<Int8>?] = []
+    private var dots: [Int32] = []
     private var candidateIDs: [UInt64] = []
     private var selected: [UInt32] = []
     private var histogram: [UInt32]
@@ -265,19 +268,21 @@ public final class IVFSearcher {
         }
         // Rescore: find every record first, then take the dot products in one pass that
         // prefetches the records ahead (they are scattered through the map).
-        var ids: [UInt64] = []
-        var records: [UnsafePointer<Int8>?] = []
-        ids.reserveCapacity(chosen)
-        records.reserveCapacity(chosen)
+        rescoreIDs.removeAll(keepingCapacity: true)
+        rescoreRecords.removeAll(keepingCapacity: true)
         for i in 0..<chosen {
             let id = candidateIDs[Int(selected[i])]
             guard let address = try storage.recordAddress(id: id) else { continue }
-            ids.append(id)
-            records.append(address.assumingMemoryBound(to: Int8.self))
+            rescoreIDs.append(id)
+            rescoreRecords.append(address.assumingMemoryBound(to: Int8.self))
         }
-        var dots = [Int32](repeating: 0, count: ids.count)
+        let ids = rescoreIDs
+        let records = rescoreRecords
+        if dots.count < ids.count { dots = [Int32](repeating: 0, count: ids.count) }
         query.values.withUnsafeBufferPointer { q in
-            qk_dot_i8_gather(q.baseAddress, records, ids.count, dimension, &dots)
+            dots.withUnsafeMutableBufferPointer { out in
+                qk_dot_i8_gather(q.baseAddress, records, ids.count, dimension, out.baseAddress)
+            }
         }
         var results: [ScoredID] = []
         results.reserveCapacity(ids.count)

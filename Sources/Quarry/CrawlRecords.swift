@@ -38,12 +38,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .object(let value): try container.encode(value)
         }
     }
-
-    /// The string, when this is one.
-    public var stringValue: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
 }
 
 /// One document of a crawl: its external key (the record's "id", else its "url"), its text

@@ -243,7 +243,13 @@ extension Collection {
                     report.unchanged += 1
                     continue
                 }
-                let chunks = chunker.chunks(of: record.text) { embedder.tokenizer.encode(String($0)).count }
+                // Each chunk is embedded after the title (with late chunking only the first, but
+                // the budget is kept uniform), so the title's tokens come out of every window.
+                let titleTokens = record.title.map { embedder.tokenizer.encode($0 + "\n").count } ?? 0
+                let fitted = Chunker(
+                    tokensPerChunk: max(chunker.tokensPerChunk / 2, chunker.tokensPerChunk - titleTokens),
+                    overlap: chunker.overlap)
+                let chunks = fitted.chunks(of: record.text) { embedder.tokenizer.encode(String($0)).count }
                 changed.append(
                     (
                         record,

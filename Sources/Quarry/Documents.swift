@@ -122,6 +122,10 @@ public struct DocumentIngestOptions: Sendable {
     public var lateChunking: Bool?
     /// Documents per write transaction.
     public var batchSize = 512
+    /// Documents in the first batch of a collection that has no coarse quantizer yet: it is
+    /// trained on their chunks, and the list count follows from their number, so a larger
+    /// first batch gives a better-sized index (a small input is trained on whole).
+    public var trainingBatchSize = 4096
     /// Settings for training the coarse quantizer on the first batch.
     public var vectorOptions = IngestOptions()
     public init() {}
@@ -214,7 +218,8 @@ extension Collection {
             let readStarted = clock.now
             var batch: [CrawlRecord] = []
             var positions: [String: Int] = [:]
-            while batch.count < options.batchSize {
+            let wanted = manifest.listCount == 0 ? max(options.batchSize, options.trainingBatchSize) : options.batchSize
+            while batch.count < wanted {
                 guard let record = try next() else {
                     reading = false
                     break

@@ -43,6 +43,8 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Late chunking: embed a document's chunks together (default: for models named *context*).")
     var lateChunking: Bool?
     @Option(help: "Vectors (or with --docs, documents) per write transaction.") var batchSize: Int?
+    @Option(help: "With --docs: documents in the first batch, whose chunks train a new collection's index.")
+    var trainingDocuments: Int?
     @Flag(help: "Print the ingest report as JSON.") var json = false
 
     func run() throws {
@@ -97,6 +99,10 @@ struct IngestCommand: ParsableCommand {
         documentOptions.overlap = overlap
         documentOptions.lateChunking = lateChunking
         if let batchSize { documentOptions.batchSize = batchSize }
+        if let trainingDocuments {
+            guard trainingDocuments > 0 else { throw ValidationError("--training-documents must be positive") }
+            documentOptions.trainingBatchSize = trainingDocuments
+        }
         documentOptions.vectorOptions = options
         let report = try collection.ingestDocuments(
             from: reader, embedder: embedder, modelPath: resolvedModel, options: documentOptions)

@@ -57,6 +57,7 @@ func writeLines(_ lines: [String], to path: String) throws {
             : try Collection.create(at: collectionPath, dimension: embedder.dimension, listCount: 4)
         var options = DocumentIngestOptions()
         options.batchSize = batchSize
+        options.trainingBatchSize = batchSize
         let report = try collection.ingestDocuments(
             from: CrawlRecordReader(path: path), embedder: embedder, modelPath: miniLMPath, options: options)
         return (collection, report)
@@ -76,6 +77,20 @@ func writeLines(_ lines: [String], to path: String) throws {
         #expect(
             stored.metadata
                 == .object(["topic": .string("volcano"), "rank": .number(Double(stored.key.dropFirst(4))!)]))
+    }
+
+    @Test func theFirstBatchOfANewCollectionTrainsItsIndex() throws {
+        let embedder = try sharedEmbedder.get()
+        let path = directory + "/docs.jsonl"
+        try writeLines(sampleDocuments(count: 40), to: path)
+        let collection = try Collection.create(at: directory + "/t", dimension: embedder.dimension, listCount: 4)
+        var options = DocumentIngestOptions()
+        options.batchSize = 8
+        options.trainingBatchSize = 30
+        try collection.ingestDocuments(
+            from: CrawlRecordReader(path: path), embedder: embedder, modelPath: miniLMPath, options: options)
+        #expect(collection.manifest.trainingSize == 30 && collection.manifest.listCount == 4)
+        #expect(try collection.documentCount() == 40)
     }
 
     @Test func upsertReplacesChunksAndUnchangedDocumentsAreSkipped() throws {
@@ -251,7 +266,7 @@ func writeLines(_ lines: [String], to path: String) throws {
         #expect(FileManager.default.isExecutableFile(atPath: binary), "build the quarry product first")
         let docs = temporary.path + "/docs.jsonl"
         try writeLines(sampleDocuments(count: 160), to: docs)
-        let common = ["--docs", docs, "--model", miniLMPath, "--batch-size", "8"]
+        let common = ["--docs", docs, "--model", miniLMPath, "--batch-size", "8", "--training-documents", "8"]
 
         // Kill -9 once at least three batches have committed.
         let killed = temporary.path + "/killed"

@@ -201,7 +201,7 @@ public final class Collection: @unchecked Sendable {
     /// Approximate search. `nprobe` and `oversample` default to the collection's tuned values.
     public func search(
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil,
-        prefilter: Prefilter = .asymmetric
+        prefilter: Prefilter? = nil
     ) throws -> [Hit] {
         let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
         return try withSearcher { searcher in
@@ -225,7 +225,7 @@ public final class Collection: @unchecked Sendable {
 
     /// Validated search parameters.
     public func searchParameters(
-        k: Int, nprobe: Int?, oversample: Double?, prefilter: Prefilter = .asymmetric
+        k: Int, nprobe: Int?, oversample: Double?, prefilter: Prefilter? = nil
     ) throws -> SearchParameters {
         let manifest = self.manifest
         guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
@@ -241,7 +241,9 @@ public final class Collection: @unchecked Sendable {
         guard factor >= 1, factor.isFinite else {
             throw QuarryError.invalidArgument("oversample must be at least 1, got \(factor)")
         }
-        return SearchParameters(k: k, nprobe: probes, oversample: factor, prefilter: prefilter)
+        return SearchParameters(
+            k: k, nprobe: probes, oversample: factor,
+            prefilter: prefilter ?? manifest.defaultPrefilter ?? .asymmetric)
     }
 
     /// Runs `body` with a searcher from the pool; nil when the collection is untrained.

@@ -27,6 +27,7 @@ public struct CollectionManifest: Codable, Sendable, Equatable {
     /// Search settings used when a query names none.
     public var defaultProbeCount: Int?
     public var defaultOversample: Double?
+    public var defaultPrefilter: Prefilter?
 
     public init(dimension: Int, requestedListCount: Int? = nil) {
         self.dimension = dimension

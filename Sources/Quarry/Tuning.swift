@@ -8,6 +8,7 @@ public struct TuningResult: Sendable, Codable {
     public var targetRecall: Double
     public var nprobe: Int
     public var oversample: Double
+    public var prefilter: Prefilter
     public var recall: Double
     public var qps: Double
     /// Whether some setting reached the target (if not, the best recall found is reported).
@@ -19,10 +20,11 @@ extension Collection {
     /// Oversampling factors tried by `tune`, in increasing cost.
     static let tuningOversamples: [Double] = [1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
 
-    /// Picks `nprobe` and `oversample` for `k` from a held-out sample of the collection's own
+    /// Picks `nprobe`, `oversample` and the prefilter for `k` from a held-out sample of the collection's own
     /// vectors: each sampled vector queries the index with itself left out of both its results
     /// and its exact neighbours. For each probe count the smallest oversampling reaching
-    /// `targetRecall` is timed (one query at a time, one thread); the fastest wins and, with
+    /// `targetRecall` is timed for each prefilter (one query at a time, one thread); the fastest
+    /// wins and, with
     /// `record`, becomes the collection's default.
     public func tune(k: Int, targetRecall: Double, sampleSize: Int = 200, record: Bool = true) throws
         -> TuningResult
@@ -59,12 +61,14 @@ extension Collection {
         let truth = try exactNeighbors(of: queries, k: k + 1).enumerated().map { index, hits in
             Array(hits.map(\.key).filter { $0 != keys[index] }.prefix(k))
         }
-        func measure(_ nprobe: Int, _ oversample: Double) throws -> (recall: Double, qps: Double) {
+        func measure(_ nprobe: Int, _ oversample: Double, _ prefilter: Prefilter) throws -> (
+            recall: Double, qps: Double
+        ) {
             var recall = 0.0
             let clock = ContinuousClock()
             let started = clock.now
             for (index, query) in queries.enumerated() {
-                let hits = try search(query, k: k + 1, nprobe: nprobe, oversample: oversample)
+                let hits = try search(query, k: k + 1, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
                 let found = hits.map(\.key).filter { $0 != keys[index] }
                 recall += RetrievalMetrics.recall(retrieved: found, truth: truth[index], k: k)
             }
@@ -73,22 +77,27 @@ extension Collection {
         }
         var best: TuningResult?
         var closest: TuningResult?
-        var probes = 1
-        while probes <= manifest.listCount {
-            for oversample in Self.tuningOversamples {
-                let (recall, qps) = try measure(probes, oversample)
-                let result = TuningResult(
-                    k: k, targetRecall: targetRecall, nprobe: probes, oversample: oversample, recall: recall,
-                    qps: qps, reached: recall >= targetRecall, sampleQueries: queries.count)
-                if closest.map({ recall > $0.recall }) ?? true { closest = result }
-                if recall >= targetRecall {
-                    if best.map({ qps > $0.qps }) ?? true { best = result }
-                    break
+        for prefilter in Prefilter.allCases {
+            var fastest: TuningResult?
+            var probes = 1
+            while probes <= manifest.listCount {
+                for oversample in Self.tuningOversamples {
+                    let (recall, qps) = try measure(probes, oversample, prefilter)
+                    let result = TuningResult(
+                        k: k, targetRecall: targetRecall, nprobe: probes, oversample: oversample,
+                        prefilter: prefilter, recall: recall, qps: qps, reached: recall >= targetRecall,
+                        sampleQueries: queries.count)
+                    if closest.map({ recall > $0.recall }) ?? true { closest = result }
+                    if recall >= targetRecall {
+                        if fastest.map({ qps > $0.qps }) ?? true { fastest = result }
+                        break
+                    }
                 }
+                // More probes only pay when they beat the best so far; stop once they are slower.
+                if let fastest, fastest.nprobe < probes / 2 { break }
+                probes = probes == manifest.listCount ? probes + 1 : min(probes * 2, manifest.listCount)
             }
-            // More probes only pay when they beat the best so far; stop once they are slower.
-            if let best, best.nprobe < probes / 2 { break }
-            probes = probes == manifest.listCount ? probes + 1 : min(probes * 2, manifest.listCount)
+            if let fastest, best.map({ fastest.qps > $0.qps }) ?? true { best = fastest }
         }
         let chosen = best ?? closest!
         if record {
@@ -97,6 +106,7 @@ extension Collection {
             var updated = self.manifest
             updated.defaultProbeCount = chosen.nprobe
             updated.defaultOversample = chosen.oversample
+            updated.defaultPrefilter = chosen.prefilter
             let committed = updated
             try environment.write { txn in
                 try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(committed).bytes)

@@ -145,7 +145,8 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .short, help: "Results per query.") var k: Int = 10
     @Option(help: "Posting lists probed per query.") var nprobe: Int?
     @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
-    @Option(help: "How the 1-bit prefilter scores codes: asymmetric or hamming.") var prefilter: Prefilter = .asymmetric
+    @Option(help: "How the 1-bit prefilter scores codes: asymmetric or hamming (default: the collection's).")
+    var prefilter: Prefilter?
     @Flag(help: "Fold chunk hits to the best chunk per document.") var byDocument = false
     @Flag(help: "Brute-force INT8 cosine over every vector (the ground truth).") var exact = false
     @Flag(help: "One JSON object per query.") var json = false

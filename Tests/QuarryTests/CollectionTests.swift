@@ -173,6 +173,7 @@ struct Dataset {
         #expect(collection.manifest.defaultOversample == result.oversample)
         let defaults = try collection.searchParameters(k: 10, nprobe: nil, oversample: nil)
         #expect(defaults.nprobe == result.nprobe && defaults.oversample == result.oversample)
+        #expect(defaults.prefilter == result.prefilter && collection.manifest.defaultPrefilter == result.prefilter)
         // The held-out queries reach the target with the recorded defaults, checked independently.
         var recall = 0.0
         for q in 0..<20 {

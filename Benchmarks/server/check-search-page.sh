@@ -35,14 +35,8 @@ with open(sys.argv[1], "w") as f:
 EOF
 "$quarry" ingest "$work/data/docs" --docs "$work/docs.jsonl" --model data/models/all-MiniLM-L6-v2
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$quarry" serve --data "$work/data" --model data/models/all-MiniLM-L6-v2 --port "$port" 2> "$work/serve.log" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null && break
-  sleep 0.2
-done
+. Benchmarks/server/start-server.sh
+start_server "$quarry" "$work/data" "$work/serve.log"
 
 url="http://127.0.0.1:$port/?collection=docs&q=how+does+lava+flow&k=3"
 browser=(chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --virtual-time-budget=15000)

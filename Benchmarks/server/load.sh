@@ -31,14 +31,8 @@ if [ ! -f "$work/data/vectors/data.mdb" ]; then
   "$quarry" ingest "$work/data/vectors" --vectors "$work/synth.npy"
 fi
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$quarry" serve --data "$work/data" --model data/models/all-MiniLM-L6-v2 --port "$port" 2> "$work/serve.log" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null && break
-  sleep 0.2
-done
+. Benchmarks/server/start-server.sh
+start_server "$quarry" "$work/data" "$work/serve.log"
 curl -fs "http://127.0.0.1:$port/v1/collections/vectors" && echo
 
 echo "load: $seconds s, $concurrency connections, top-$k vector searches (nprobe $nprobe, oversample $oversample)"

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Closed-loop HTTP load on a running `quarry serve`: C client threads, each on one keep-alive
-connection, send top-k {"vector": [...]} searches back to back for a fixed time, and the script
-prints requests/s, p50/p99 latency, the error count and the server's RSS before and after.
+connection, send top-k searches back to back for a fixed time, and the script prints
+requests/s, p50/p99 latency, the error count and the server's memory before and after.
 
-Queries come from an INT8 .npy file (as `quarry bench synth` writes them) and are sent as the
-floats that the server's tanh quantization maps back to the same INT8 values.
+Queries are either INT8 vectors from an .npy file (as `quarry bench synth` writes them), sent as
+{"vector": [...]} holding the floats that the server's tanh quantization maps back to the same
+INT8 values, or texts from a BEIR queries.jsonl, sent as {"query": text, "by_document": true}
+(the server embeds each one).
 
-    load.py --port P --collection NAME --queries Q.npy [--pid SERVER_PID] [--seconds 20]
-            [--concurrency 4] [-k 10] [--nprobe 16] [--oversample 4]
+    load.py --port P --collection NAME (--queries Q.npy | --texts queries.jsonl) [--pid SERVER_PID]
+            [--seconds 20] [--concurrency 4] [-k 10] [--nprobe 16] [--oversample 4]
 """
 
 import argparse
@@ -65,7 +67,8 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--collection", required=True)
-    parser.add_argument("--queries", required=True)
+    parser.add_argument("--queries", help="INT8 .npy query vectors, sent as {\"vector\": ...}")
+    parser.add_argument("--texts", help="BEIR queries.jsonl, sent as {\"query\": text} (embedded by the server)")
     parser.add_argument("--pid", type=int)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -77,11 +80,16 @@ def main():
     if not 0 < args.seconds <= 600:
         raise SystemExit("--seconds must be in (0, 600]")
 
-    bodies = [
-        json.dumps({"vector": [float_for(q) for q in row], "k": args.k, "nprobe": args.nprobe,
-                    "oversample": args.oversample}).encode()
-        for row in read_int8_npy(args.queries)
-    ]
+    if (args.queries is None) == (args.texts is None):
+        raise SystemExit("give exactly one of --queries or --texts")
+    settings = {"k": args.k, "nprobe": args.nprobe, "oversample": args.oversample}
+    if args.texts:
+        with open(args.texts) as f:
+            bodies = [json.dumps(dict(settings, query=json.loads(line)["text"], by_document=True)).encode()
+                      for line in f if line.strip()]
+    else:
+        bodies = [json.dumps(dict(settings, vector=[float_for(q) for q in row])).encode()
+                  for row in read_int8_npy(args.queries)]
     path = f"/v1/collections/{args.collection}/search"
     headers = {"Content-Type": "application/json"}
     if args.api_key:

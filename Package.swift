@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "CQuarryKernels", cSettings: optimizedC),
         .target(name: "QuarryIndex", dependencies: ["CQuarryKernels", "CBLAS"]),
         .target(name: "QuarryStore", dependencies: ["CLMDB", "CZstd", "CZlib"]),
-        .target(name: "QuarryEmbed", dependencies: ["CBLAS", "CQuarryKernels"]),
+        .target(name: "QuarryEmbed", dependencies: ["CBLAS", "CQuarryKernels", "QuarryIndex"]),
         .target(name: "Quarry", dependencies: ["QuarryIndex", "QuarryStore", "QuarryEmbed"]),
         .target(
             name: "QuarryServer",

@@ -10,7 +10,9 @@ vector (index bytes over n; for methods that rescore INT8 vectors, those are cou
 
 Methods
   quarry        `quarry eval` over a collection built by `quarry create` + `quarry ingest`
-                (IVF, 1-bit codes, asymmetric prefilter, INT8 cosine rescoring)
+                (IVF, 1-bit codes, asymmetric or Hamming prefilter, INT8 cosine rescoring)
+  quarry-spill  the same with `quarry create --spill`: each vector also in a second list
+                (SOAR-style redundant assignment)
   faiss-bivf    faiss.IndexBinaryIVF over the sign bits (same nlist as Quarry), candidates
                 rescored by INT8 cosine with numpy (the same two-stage design)
   faiss-ivfsq8  faiss.IndexIVFScalarQuantizer, 8-bit, inner product on normalised floats
@@ -35,7 +37,7 @@ import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 TARGETS = [(10, 0.90), (10, 0.95), (10, 0.99), (1000, 0.90), (1000, 0.95)]
-ALL_METHODS = ["quarry", "faiss-bivf", "faiss-ivfsq8", "faiss-hnsw", "usearch-i8", "usearch-b1"]
+ALL_METHODS = ["quarry", "quarry-spill", "faiss-bivf", "faiss-ivfsq8", "faiss-hnsw", "usearch-i8", "usearch-b1"]
 
 
 def log(message):
@@ -86,17 +88,21 @@ def sweep(name, build_seconds, bytes_per_vector, runs):
     return row
 
 
-def run_quarry(args, n):
+def run_quarry(args, n, spill=False):
+    """Quarry through its CLI; with spill, a collection created with --spill (each vector also
+    kept in a second, SOAR-chosen list)."""
     quarry = args.quarry
-    collection = os.path.join(args.data, "quarry-collection")
-    build = 0.0
+    name = "quarry-spill" if spill else "quarry"
+    collection = os.path.join(args.data, f"{name}-collection")
+    build = None
     if not os.path.exists(os.path.join(collection, "data.mdb")):
-        subprocess.run([quarry, "create", collection, "--dims", str(args.dims)], check=True)
+        subprocess.run([quarry, "create", collection, "--dims", str(args.dims)] + (["--spill"] if spill else []),
+                       check=True)
         started = time.perf_counter()
         subprocess.run([quarry, "ingest", collection, "--vectors", os.path.join(args.data, "synth.npy")], check=True)
         build = time.perf_counter() - started
     else:
-        log("quarry: reusing the existing collection (build time not measured in this run)")
+        log(f"{name}: reusing the existing collection (build time not measured in this run)")
     stats = json.loads(subprocess.run([quarry, "stats", collection, "--json"], check=True, capture_output=True,
                                       text=True).stdout)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
@@ -109,16 +115,17 @@ def run_quarry(args, n):
         out = subprocess.run(
             [quarry, "eval", collection, "--queries", os.path.join(args.data, "synth.queries.npy"),
              "--ground-truth", os.path.join(args.data, "synth.gt.npy"), "-k", str(k), "--nprobe", *probes,
-             "--oversample", *factors, "--limit", str(limit), "--exact-queries", "5", "--json"],
+             "--oversample", *factors, "--prefilter", "asymmetric", "hamming", "--limit", str(limit),
+             "--exact-queries", "5", "--json"],
             check=True, capture_output=True, text=True, env=env).stdout
         for line in out.splitlines():
             result = json.loads(line)
             if result.get("mode") == "ivf":
-                runs.append((f"nprobe={result['nprobe']} oversample={result['oversample']}", k, result["recall"],
-                             result["qps"]))
+                runs.append((f"{result['prefilter']} nprobe={result['nprobe']} oversample={result['oversample']}", k,
+                             result["recall"], result["qps"]))
             elif result.get("mode") == "exact":
                 runs.append(("exact", k, result["recall"], result["qps"]))
-    return sweep("quarry", build, stats["bytesOnDisk"] / n, runs)
+    return sweep(name, build, stats["bytesOnDisk"] / n, runs)
 
 
 def main():
@@ -144,6 +151,8 @@ def main():
 
     if "quarry" in methods:
         rows.append(run_quarry(args, n))
+    if "quarry-spill" in methods:
+        rows.append(run_quarry(args, n, spill=True))
 
     import faiss
 
@@ -266,7 +275,7 @@ def main():
         for column in columns:
             value = row[column]
             if value is None:
-                cells.append("not reached")
+                cells.append("(reused)" if column == "build_s" else "not reached")
             elif isinstance(value, float):
                 cells.append(f"{value:.0f}" if column.startswith("R@") or column == "bytes_per_vector" else f"{value:.1f}")
             else:

@@ -91,6 +91,25 @@ void qk_dot_i8_gather_portable(const int8_t *query, const int8_t *const *vectors
     }
 }
 
+void qk_histogram_u16(const uint16_t *distances, size_t n, uint32_t *histogram) {
+    for (size_t i = 0; i < n; i++) histogram[distances[i]]++;
+}
+
+size_t qk_select_below_u16(const uint16_t *distances, size_t n, uint32_t threshold, size_t ties,
+                           uint32_t *out) {
+    size_t written = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t d = distances[i];
+        if (d < threshold) {
+            out[written++] = (uint32_t)i;
+        } else if (d == threshold && ties > 0) {
+            out[written++] = (uint32_t)i;
+            ties--;
+        }
+    }
+    return written;
+}
+
 size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uint16_t max_value,
                               uint32_t *histogram, uint32_t *out) {
     if (m == 0 || n == 0) return 0;
@@ -99,7 +118,7 @@ size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uin
         return n;
     }
     memset(histogram, 0, ((size_t)max_value + 1) * sizeof(uint32_t));
-    for (size_t i = 0; i < n; i++) histogram[distances[i]]++;
+    qk_histogram_u16(distances, n, histogram);
     /* threshold: the smallest t with count(d <= t) >= m */
     size_t below = 0;
     uint32_t threshold = 0;
@@ -107,16 +126,5 @@ size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uin
         if (below + histogram[threshold] >= m) break;
         below += histogram[threshold];
     }
-    size_t at_threshold = m - below; /* how many of the distance == threshold to take */
-    size_t written = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint16_t d = distances[i];
-        if (d < threshold) {
-            out[written++] = (uint32_t)i;
-        } else if (d == threshold && at_threshold > 0) {
-            out[written++] = (uint32_t)i;
-            at_threshold--;
-        }
-    }
-    return written;
+    return qk_select_below_u16(distances, n, threshold, m - below, out);
 }

@@ -24,8 +24,13 @@ public struct CollectionStats: Sendable, Codable {
     public var quantization: String?
     public var smallestList: Int
     public var largestList: Int
+    /// Posting-list entries over lists (with spilling, a vector counts in both its lists).
     public var meanListSize: Double
     public var emptyLists: Int
+    /// Posting-list entries: the vector count, or up to twice it with spilling.
+    public var listEntries: Int
+    /// The redundant-assignment penalty, when the collection spills.
+    public var spillPenalty: Double?
     public var bytesOnDisk: Int
 }
 
@@ -46,6 +51,8 @@ public final class Collection: @unchecked Sendable {
 
     struct Databases {
         let meta, centroids, lists, vectors, keys, idKeys, docs: LMDBDatabase
+        /// Internal id → its second list (u32, big-endian), for collections with spilling.
+        let spills: LMDBDatabase
     }
 
     static let manifestKey = Array("manifest".utf8)
@@ -64,19 +71,28 @@ public final class Collection: @unchecked Sendable {
             vectors: environment.openDatabase("vectors", create: true),
             keys: environment.openDatabase("keys", create: true),
             idKeys: environment.openDatabase("idkeys", create: true),
-            docs: environment.openDatabase("docs", create: true))
+            docs: environment.openDatabase("docs", create: true),
+            spills: environment.openDatabase("spills", create: true))
         manifestState = manifest
         centroidState = []
         centroidState = try environment.read { try loadCentroids($0, listCount: manifest.listCount) }
     }
 
     /// Creates an empty collection in `path`, which must not exist or be an empty directory.
-    public static func create(at path: String, dimension: Int, listCount: Int? = nil) throws -> Collection {
+    /// Creates an empty collection. `spillPenalty` turns on redundant (SOAR-style) assignment:
+    /// each vector is also kept in a second list, which costs ~136 bytes a vector at 1,024
+    /// dimensions and twice the codes scanned a probe, for fewer probes at a given recall.
+    public static func create(
+        at path: String, dimension: Int, listCount: Int? = nil, spillPenalty: Double? = nil
+    ) throws -> Collection {
         guard dimension > 0, dimension <= 65_536 else {
             throw QuarryError.invalidArgument("--dims must be between 1 and 65536, got \(dimension)")
         }
         if let listCount, listCount <= 0 {
             throw QuarryError.invalidArgument("--nlist must be positive, got \(listCount)")
+        }
+        if let spillPenalty, !(spillPenalty >= 0 && spillPenalty.isFinite) {
+            throw QuarryError.invalidArgument("--spill-penalty must be a non-negative number, got \(spillPenalty)")
         }
         let files = FileManager.default
         if files.fileExists(atPath: path) {
@@ -87,7 +103,8 @@ public final class Collection: @unchecked Sendable {
             try files.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
         let environment = try LMDBEnvironment(directory: path, options: .init(create: true))
-        let manifest = CollectionManifest(dimension: dimension, requestedListCount: listCount)
+        let manifest = CollectionManifest(
+            dimension: dimension, requestedListCount: listCount, spillPenalty: spillPenalty)
         let meta = try environment.openDatabase("meta", create: true)
         try environment.write { txn in
             try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
@@ -198,12 +215,14 @@ public final class Collection: @unchecked Sendable {
         return PreparedQuery(int8: query)
     }
 
-    /// Approximate search. `nprobe` and `oversample` default to the collection's tuned values.
+    /// Approximate search. `nprobe` and `oversample` default to the collection's tuned values;
+    /// `threads` above one splits the search between that many threads (worth it at large k).
     public func search(
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil,
-        prefilter: Prefilter? = nil
+        prefilter: Prefilter? = nil, threads: Int = 1
     ) throws -> [Hit] {
-        let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+        var parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+        parameters.threads = threads
         return try withSearcher { searcher in
             try environment.read { txn in
                 let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: searcher.dimension)
@@ -211,6 +230,46 @@ public final class Collection: @unchecked Sendable {
             }
         } ?? []
     }
+
+    /// Approximate search of many queries at once: the queries are split between `threads`
+    /// threads, and each thread reads a probed list once for all its queries that probe it
+    /// (in rounds of `batchSize` queries). Results equal one `search` per query.
+    public func search(
+        batch queries: [PreparedQuery], k: Int, nprobe: Int? = nil, oversample: Double? = nil,
+        prefilter: Prefilter? = nil, threads: Int = 1
+    ) throws -> [[Hit]] {
+        let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+        var results = [[Hit]](repeating: [], count: queries.count)
+        let parts = max(1, min(threads, queries.count))
+        let ranges = (0..<parts).map { part in
+            (queries.count * part / parts)..<(queries.count * (part + 1) / parts)
+        }
+        try results.withUnsafeMutableBufferPointer { results in
+            try concurrentlyThrowing(parts) { part in
+                try withSearcher { searcher in
+                    // Each thread its own read transaction: LMDB's are not shared between threads.
+                    try environment.read { txn in
+                        let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: searcher.dimension)
+                        for start in stride(
+                            from: ranges[part].lowerBound, to: ranges[part].upperBound, by: Self.batchSize)
+                        {
+                            let round = start..<min(start + Self.batchSize, ranges[part].upperBound)
+                            let found = try searcher.search(
+                                batch: Array(queries[round]), parameters: parameters, in: storage)
+                            for (offset, scored) in found.enumerated() {
+                                results[round.lowerBound + offset] = try hits(scored, txn)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return results
+    }
+
+    /// Queries a batched search scans together: enough to share list reads, few enough that
+    /// their candidate buffers stay small.
+    static let batchSize = 256
 
     /// Exact search: INT8 cosine against every stored vector.
     public func exactSearch(_ query: PreparedQuery, k: Int) throws -> [Hit] {
@@ -243,7 +302,8 @@ public final class Collection: @unchecked Sendable {
         }
         return SearchParameters(
             k: k, nprobe: probes, oversample: factor,
-            prefilter: prefilter ?? manifest.defaultPrefilter ?? .asymmetric)
+            prefilter: prefilter ?? manifest.defaultPrefilter ?? .asymmetric,
+            listsShareVectors: manifest.spillPenalty != nil)
     }
 
     /// Runs `body` with a searcher from the pool; nil when the collection is untrained.
@@ -346,8 +406,9 @@ public final class Collection: @unchecked Sendable {
             lists: manifest.listCount,
             trainingSize: manifest.trainingSize, quantization: manifest.quantization.map(describe),
             smallestList: sizes.min() ?? 0, largestList: sizes.max() ?? 0,
-            meanListSize: sizes.isEmpty ? 0 : Double(vectors) / Double(sizes.count),
-            emptyLists: sizes.filter { $0 == 0 }.count, bytesOnDisk: try environment.sizeOnDisk())
+            meanListSize: sizes.isEmpty ? 0 : Double(sizes.reduce(0, +)) / Double(sizes.count),
+            emptyLists: sizes.filter { $0 == 0 }.count, listEntries: sizes.reduce(0, +),
+            spillPenalty: manifest.spillPenalty, bytesOnDisk: try environment.sizeOnDisk())
     }
 
     private func describe(_ quantization: Quantization) -> String {

@@ -310,7 +310,7 @@ extension Collection {
                 updateState(manifest: manifest, centroids: centroids)
             }
             let kmeans = KMeans(clusterCount: manifest.listCount, dimension: dimension)
-            var assignment: [Int32] = []
+            var assignment = ListAssignment()
             var codes: [UInt8] = []
             var scratch: [Float] = []
             assignAndEncode(

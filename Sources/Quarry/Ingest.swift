@@ -78,7 +78,7 @@ extension Collection {
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var values = [Int8](repeating: 0, count: options.batchSize * dimension)
         var floats = [Float](repeating: 0, count: options.batchSize * dimension)
-        var assignment = [Int32](repeating: 0, count: options.batchSize)
+        var assignment = ListAssignment()
         var codes = [UInt8](repeating: 0, count: options.batchSize * codeBytes)
         var start = 0
         let ingestStarted = clock.now
@@ -109,20 +109,40 @@ extension Collection {
         return report
     }
 
-    /// Assigns `rows` INT8 vectors to their nearest lists and packs their sign bits.
+    /// The lists a batch of vectors goes to: each row's nearest, and with spilling a second.
+    struct ListAssignment {
+        var primary: [Int32] = []
+        /// Empty without spilling; -1 for a row with no second list.
+        var secondary: [Int32] = []
+    }
+
+    /// Assigns `rows` INT8 vectors to their nearest lists (and second lists, when the
+    /// collection spills) and packs their sign bits.
     func assignAndEncode(
         _ values: [Int8], rows: Int, kmeans: KMeans, centroids: [Float], floats: inout [Float],
-        assignment: inout [Int32], codes: inout [UInt8]
+        assignment: inout ListAssignment, codes: inout [UInt8]
     ) {
         let dimension = kmeans.dimension
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         if floats.count < rows * dimension { floats = [Float](repeating: 0, count: rows * dimension) }
-        if assignment.count < rows { assignment = [Int32](repeating: 0, count: rows) }
+        if assignment.primary.count < rows { assignment.primary = [Int32](repeating: 0, count: rows) }
         if codes.count < rows * codeBytes { codes = [UInt8](repeating: 0, count: rows * codeBytes) }
         for i in 0..<rows * dimension { floats[i] = Float(values[i]) }
+        let penalty = manifest.spillPenalty
+        if penalty != nil && assignment.secondary.count < rows {
+            assignment.secondary = [Int32](repeating: -1, count: rows)
+        }
         floats.withUnsafeBufferPointer { f in
-            assignment.withUnsafeMutableBufferPointer { a in
-                kmeans.assign(f.baseAddress!, count: rows, centroids: centroids, into: a.baseAddress!)
+            assignment.primary.withUnsafeMutableBufferPointer { primary in
+                if let penalty {
+                    assignment.secondary.withUnsafeMutableBufferPointer { secondary in
+                        kmeans.assignWithSpill(
+                            f.baseAddress!, count: rows, centroids: centroids, penalty: Float(penalty),
+                            primary: primary.baseAddress!, secondary: secondary.baseAddress!)
+                    }
+                } else {
+                    kmeans.assign(f.baseAddress!, count: rows, centroids: centroids, into: primary.baseAddress!)
+                }
             }
         }
         values.withUnsafeBufferPointer { v in
@@ -255,7 +275,7 @@ extension Collection {
     /// Runs again from scratch if LMDB has to grow its map.
     func writeBatch(
         _ txn: LMDBWriteTransaction, rows: Int, keyAt: (Int) -> [UInt8], values: [Int8], codes: [UInt8],
-        assignment: [Int32], blockCapacity: Int
+        assignment: ListAssignment, blockCapacity: Int
     ) throws -> BatchResult {
         let dimension = manifest.dimension
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
@@ -285,12 +305,20 @@ extension Collection {
                 }
                 let id = nextID
                 nextID += 1
-                let list = assignment[r]
+                let list = assignment.primary[r]
                 records += StoredVector.encode(values: vector, list: UInt32(list))
                 try txn.put(databases.idKeys, key: BigEndian.u64(id), value: key, append: true)
                 try txn.put(databases.keys, key: key, value: BigEndian.u64(id))
+                let code = codes[r * codeBytes..<(r + 1) * codeBytes]
                 pending[list, default: ([], [])].ids.append(id)
-                pending[list, default: ([], [])].codes.append(contentsOf: codes[r * codeBytes..<(r + 1) * codeBytes])
+                pending[list, default: ([], [])].codes.append(contentsOf: code)
+                if r < assignment.secondary.count, assignment.secondary[r] >= 0 {
+                    let second = assignment.secondary[r]
+                    try txn.put(
+                        databases.spills, key: BigEndian.u64(id), value: BigEndian.u32(UInt32(second)), append: true)
+                    pending[second, default: ([], [])].ids.append(id)
+                    pending[second, default: ([], [])].codes.append(contentsOf: code)
+                }
             }
         }
         try appendRecords(txn, firstID: firstID, records: records, recordBytes: recordBytes)
@@ -346,15 +374,24 @@ extension Collection {
         }
     }
 
-    /// Removes vector `id` from its posting list (the list's last entry fills its slot) and
-    /// deletes its vector and key records.
+    /// Removes vector `id` from its posting list(s) and deletes its key records.
     func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
         let dimension = manifest.dimension
-        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
         guard try txn.get(databases.idKeys, key: BigEndian.u64(id)) != nil, let stored = try lookup.vector(id: id)
         else { return }
-        let list = stored.list
+        try removeFromList(txn, id: id, list: stored.list)
+        if let second = try txn.get(databases.spills, key: BigEndian.u64(id)) {
+            try removeFromList(txn, id: id, list: BigEndian.readU32(from: second, at: 0))
+            try txn.delete(databases.spills, key: BigEndian.u64(id))
+        }
+        // The record stays in its segment, unreachable: no list, key or id-key refers to it.
+        try txn.delete(databases.idKeys, key: BigEndian.u64(id))
+    }
+
+    /// Removes `id` from posting list `list`: the list's last entry fills its slot.
+    private func removeFromList(_ txn: LMDBWriteTransaction, id: UInt64, list: UInt32) throws {
+        let codeBytes = IVFLayout.codeBytes(dimension: manifest.dimension)
         var blocks = try readBlocks(txn, list: list)
         guard let blockIndex = blocks.firstIndex(where: { $0.ids.contains(id) }), var tail = blocks.last else {
             throw QuarryError.notACollection(path: path, reason: "vector \(id) is missing from posting list \(list)")
@@ -379,8 +416,6 @@ extension Collection {
                     value: IVFBlock.encode(ids: block.ids, codes: block.codes, codeBytes: codeBytes))
             }
         }
-        // The record stays in its segment, unreachable: no list, key or id-key refers to it.
-        try txn.delete(databases.idKeys, key: BigEndian.u64(id))
     }
 }
 

@@ -20,6 +20,10 @@ public struct CollectionManifest: Codable, Sendable, Equatable {
     public var trainingSize: Int = 0
     /// How float input is quantized to INT8 (nil until the first float ingest decides).
     public var quantization: Quantization?
+    /// Redundant assignment: when set, every vector is also kept in a second posting list,
+    /// chosen SOAR-style with this penalty on residuals parallel to the first list's (see
+    /// `KMeans.assignWithSpill`). Fixed at creation; nil: one list a vector.
+    public var spillPenalty: Double?
     /// Entries per posting-list block.
     public var blockCapacity: Int = 256
     /// The embedding model directory, when the collection embeds text itself.
@@ -29,9 +33,10 @@ public struct CollectionManifest: Codable, Sendable, Equatable {
     public var defaultOversample: Double?
     public var defaultPrefilter: Prefilter?
 
-    public init(dimension: Int, requestedListCount: Int? = nil) {
+    public init(dimension: Int, requestedListCount: Int? = nil, spillPenalty: Double? = nil) {
         self.dimension = dimension
         self.requestedListCount = requestedListCount
+        self.spillPenalty = spillPenalty
     }
 
     /// The list count for a collection whose first ingest holds `count` vectors: about

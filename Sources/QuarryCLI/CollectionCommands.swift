@@ -12,10 +12,15 @@ struct CreateCommand: ParsableCommand {
     @Option(help: "Vector dimension.") var dims: Int
     @Option(help: "Posting lists of the coarse quantizer (default: about 4·√n at the first ingest).")
     var nlist: Int?
+    @Flag(help: "Keep each vector in a second posting list too (SOAR-style redundant assignment).")
+    var spill = false
+    @Option(help: "With --spill: the penalty on second lists whose residual parallels the first's.")
+    var spillPenalty: Double = 1
 
     func run() throws {
         try reportingErrors {
-            _ = try Collection.create(at: directory, dimension: dims, listCount: nlist)
+            _ = try Collection.create(
+                at: directory, dimension: dims, listCount: nlist, spillPenalty: spill ? spillPenalty : nil)
             printError("created \(directory) (\(dims) dimensions)")
         }
     }
@@ -147,6 +152,8 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
     @Option(help: "How the 1-bit prefilter scores codes: asymmetric or hamming (default: the collection's).")
     var prefilter: Prefilter?
+    @Option(help: "Threads sharing a file of vector queries, searched as one batch (default: one per core).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Fold chunk hits to the best chunk per document.") var byDocument = false
     @Flag(help: "Brute-force INT8 cosine over every vector (the ground truth).") var exact = false
     @Flag(help: "One JSON object per query.") var json = false
@@ -167,13 +174,15 @@ struct SearchCommand: ParsableCommand {
                 printDocumentHits(hits, query: 0, json: json)
                 return
             }
-            let queries = try QuerySet(path: vectors!, collection: collection)
-            for (index, query) in queries.prepared.enumerated() {
-                let hits =
-                    exact
-                    ? try collection.exactSearch(query, k: k)
-                    : try collection.search(
-                        query, k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+            guard threads > 0 else { throw ValidationError("--threads must be positive") }
+            let queries = try QuerySet(path: vectors!, collection: collection).prepared
+            let results =
+                exact
+                ? try queries.map { try collection.exactSearch($0, k: k) }
+                : try collection.search(
+                    batch: queries, k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter,
+                    threads: threads)
+            for (index, hits) in results.enumerated() {
                 if json {
                     print(jsonLine(QueryResult(query: index, hits: hits)))
                 } else {
@@ -318,6 +327,9 @@ struct StatsCommand: ParsableCommand {
                 print(
                     "lists        \(stats.lists) (sizes \(stats.smallestList)...\(stats.largestList), mean \(String(format: "%.1f", stats.meanListSize)), \(stats.emptyLists) empty)"
                 )
+                if let penalty = stats.spillPenalty {
+                    print("spill        second lists, penalty \(penalty) (\(stats.listEntries) list entries)")
+                }
                 print("quantization \(stats.quantization ?? "none (INT8 input)")")
                 print("disk         \(stats.bytesOnDisk) bytes")
             }

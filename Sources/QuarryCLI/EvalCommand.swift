@@ -9,7 +9,9 @@ struct EvalCommand: ParsableCommand {
         abstract: "Measure recall, QPS and latency of search settings against exact neighbours.",
         discussion: """
             Prints one JSON object a line per (k, nprobe, oversample) setting, one for exact search, \
-            and per k the fastest setting reaching --target recall. Queries run one at a time on one thread.
+            and per k the fastest setting reaching --target recall. Queries run one at a time on one \
+            thread unless --threads splits each search between threads or --batch searches them all \
+            at once.
             """)
 
     @Argument(help: "The collection directory.") var directory: String
@@ -31,18 +33,21 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Report the fastest setting reaching this recall.") var target: Double = 0.95
     @Option(help: "Queries timed for the exact-search baseline line (0: none).") var exactQueries: Int = 20
     @Option(help: "Use only the first N queries.") var limit: Int?
+    @Option(help: "Threads each search uses (with --batch: threads sharing the batch).") var threads: Int = 1
+    @Flag(help: "Search all queries as one batch (QPS only; no per-query latency).") var batch = false
     @Flag(help: "JSON lines (the only output format; accepted for clarity).") var json = false
 
     struct SettingResult: Codable {
         var mode: String
+        var threads: Int?
         var prefilter: String?
         var k: Int
         var nprobe: Int?
         var oversample: Double?
         var recall: Double
         var qps: Double
-        var p50_ms: Double
-        var p99_ms: Double
+        var p50_ms: Double?
+        var p99_ms: Double?
         var queries: Int
     }
 
@@ -66,6 +71,7 @@ struct EvalCommand: ParsableCommand {
                 throw ValidationError("give exactly one of --ground-truth FILE or --exact")
             }
             guard k.allSatisfy({ $0 > 0 }) else { throw ValidationError("-k must be positive") }
+            guard threads > 0 else { throw ValidationError("--threads must be positive") }
             let collection = try Collection.open(at: directory)
             var prepared = try QuerySet(path: queries, collection: collection).prepared
             if let limit { prepared = Array(prepared.prefix(max(0, limit))) }
@@ -87,29 +93,10 @@ struct EvalCommand: ParsableCommand {
             }
             for cutoff in k.sorted() {
                 for (kind, probes, factor) in settings {
-                    // Warm the page cache and the searcher before timing.
-                    for query in prepared.prefix(20) {
-                        _ = try collection.search(
-                            query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind)
-                    }
-                    var latencies: [Double] = []
-                    var recall = 0.0
-                    let clock = ContinuousClock()
-                    let started = clock.now
-                    for (index, query) in prepared.enumerated() {
-                        let begin = clock.now
-                        let hits = try collection.search(
-                            query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind)
-                        latencies.append((clock.now - begin).milliseconds)
-                        recall += RetrievalMetrics.recall(
-                            retrieved: hits.map(\.key), truth: truth[index], k: cutoff)
-                    }
-                    let elapsed = (clock.now - started).milliseconds / 1000
-                    let result = SettingResult(
-                        mode: "ivf", prefilter: kind.rawValue, k: cutoff, nprobe: probes, oversample: factor,
-                        recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
-                        p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
-                        p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count)
+                    let result =
+                        batch
+                        ? try timeBatch(collection, prepared, truth, k: cutoff, probes: probes, factor, kind)
+                        : try timeOneByOne(collection, prepared, truth, k: cutoff, probes: probes, factor, kind)
                     results.append(result)
                     emit(jsonLine(result))
                 }
@@ -138,6 +125,57 @@ struct EvalCommand: ParsableCommand {
                 emit(jsonLine(TargetResult(target: target, k: cutoff, reached: best != nil, best: best)))
             }
         }
+    }
+
+    /// Times the queries one at a time (each split between `threads` threads).
+    private func timeOneByOne(
+        _ collection: Collection, _ prepared: [PreparedQuery], _ truth: [[String]], k cutoff: Int, probes: Int,
+        _ factor: Double, _ kind: Prefilter
+    ) throws -> SettingResult {
+        // Warm the page cache and the searcher before timing.
+        for query in prepared.prefix(20) {
+            _ = try collection.search(
+                query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads)
+        }
+        var latencies: [Double] = []
+        var recall = 0.0
+        let clock = ContinuousClock()
+        let started = clock.now
+        for (index, query) in prepared.enumerated() {
+            let begin = clock.now
+            let hits = try collection.search(
+                query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads)
+            latencies.append((clock.now - begin).milliseconds)
+            recall += RetrievalMetrics.recall(retrieved: hits.map(\.key), truth: truth[index], k: cutoff)
+        }
+        let elapsed = (clock.now - started).milliseconds / 1000
+        return SettingResult(
+            mode: "ivf", threads: threads, prefilter: kind.rawValue, k: cutoff, nprobe: probes, oversample: factor,
+            recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
+            p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
+            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count)
+    }
+
+    /// Times one batched search of all the queries on `threads` threads.
+    private func timeBatch(
+        _ collection: Collection, _ prepared: [PreparedQuery], _ truth: [[String]], k cutoff: Int, probes: Int,
+        _ factor: Double, _ kind: Prefilter
+    ) throws -> SettingResult {
+        _ = try collection.search(
+            batch: Array(prepared.prefix(20)), k: cutoff, nprobe: probes, oversample: factor, prefilter: kind,
+            threads: threads)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let found = try collection.search(
+            batch: prepared, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads)
+        let elapsed = (clock.now - started).milliseconds / 1000
+        let recall = zip(found, truth).reduce(0.0) { sum, pair in
+            sum + RetrievalMetrics.recall(retrieved: pair.0.map(\.key), truth: pair.1, k: cutoff)
+        }
+        return SettingResult(
+            mode: "ivf-batch", threads: threads, prefilter: kind.rawValue, k: cutoff, nprobe: probes,
+            oversample: factor, recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
+            queries: prepared.count)
     }
 
     /// The true neighbours' keys per query, nearest first.

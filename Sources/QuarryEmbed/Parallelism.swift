@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import QuarryIndex
 
 // The encoders use several cores by encoding several packed batches at once, one per thread,
 // each with single-threaded matrix products: measured on 2 cores, that beats one batch at a
@@ -8,20 +9,6 @@ import Foundation
 /// Threads for encoding: OpenBLAS's thread count when first asked (`OPENBLAS_NUM_THREADS`, by
 /// default one per core), so one setting governs Quarry's encoders and its other BLAS work.
 let encoderThreads = max(1, Int(openblas_get_num_threads()))
-
-/// Runs `body(part)` for every `part` in `0..<parts`, concurrently when there are several,
-/// and returns once all have finished. The parts must write disjoint memory.
-func concurrently(_ parts: Int, _ body: (_ part: Int) -> Void) {
-    guard parts > 1 else {
-        if parts == 1 { body(0) }
-        return
-    }
-    withoutActuallyEscaping(body) { body in
-        // concurrentPerform returns only after every part has run, so `body` outlives them all.
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: parts) { body($0) }
-    }
-}
 
 /// Holds OpenBLAS at one thread while `body` runs, for work that runs its own threads of matrix
 /// products. OpenBLAS's setting is process-wide: it drops to one thread when the first such

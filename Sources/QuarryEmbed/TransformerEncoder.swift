@@ -1,4 +1,5 @@
 import Foundation
+import QuarryIndex
 
 /// Token sequences laid end to end with no padding. The encoders run every dense layer over
 /// all tokens of the batch at once and attention within each sequence.

@@ -72,8 +72,82 @@ public struct KMeans: Sendable {
         _ vectors: UnsafePointer<Float>, count: Int, centroids: [Float],
         into assignment: UnsafeMutablePointer<Int32>
     ) {
+        forEachScoreRow(vectors, count: count, centroids: centroids) { row, scores in
+            var best = 0
+            var bestScore = scores[0]
+            for c in 1..<clusterCount where scores[c] > bestScore {
+                best = c
+                bestScore = scores[c]
+            }
+            assignment[row] = Int32(best)
+        }
+    }
+
+    /// Assigns each vector to its nearest centroid and to a second one chosen as SOAR (Sun et
+    /// al., "SOAR: improved indexing for approximate nearest neighbor search", NeurIPS 2023)
+    /// does: among the `secondaryCandidates` next nearest, the centroid c minimising
+    /// ‖r′‖² + penalty · ⟨r, r′⟩² / ‖r‖², where r and r′ are the residuals of the unit vector
+    /// against the first centroid and c. The penalty steers the second list towards one whose
+    /// residual is orthogonal to the first's, so a query the first list ranks badly is ranked
+    /// well by the second. Writes -1 as the second list when there is only one centroid.
+    public func assignWithSpill(
+        _ vectors: UnsafePointer<Float>, count: Int, centroids: [Float], penalty: Float,
+        primary: UnsafeMutablePointer<Int32>, secondary: UnsafeMutablePointer<Int32>,
+        secondaryCandidates: Int = 16
+    ) {
+        let dimension = self.dimension
+        var nearest: [Int] = []
+        centroids.withUnsafeBufferPointer { c in
+            forEachScoreRow(vectors, count: count, centroids: centroids) { row, scores in
+                let norm = cblas_snrm2(Int32(dimension), vectors + row * dimension, 1)
+                let scale = norm > 0 ? 1 / norm : 0
+                // The best 1 + secondaryCandidates centroids by cosine, best first.
+                nearest.removeAll(keepingCapacity: true)
+                for list in 0..<clusterCount {
+                    if nearest.count <= secondaryCandidates {
+                        nearest.append(list)
+                    } else if scores[list] > scores[nearest[nearest.count - 1]] {
+                        nearest[nearest.count - 1] = list
+                    } else {
+                        continue
+                    }
+                    var i = nearest.count - 1
+                    while i > 0 && scores[nearest[i]] > scores[nearest[i - 1]] {
+                        nearest.swapAt(i, i - 1)
+                        i -= 1
+                    }
+                }
+                let first = nearest[0]
+                primary[row] = Int32(first)
+                let firstCosine = scores[first] * scale
+                let firstResidual = max(2 - 2 * firstCosine, 1e-12)
+                var best: Int32 = -1
+                var bestLoss = Float.infinity
+                for list in nearest.dropFirst() {
+                    let cosine = scores[list] * scale
+                    let centroidCosine = cblas_sdot(
+                        Int32(dimension), c.baseAddress! + first * dimension, 1, c.baseAddress! + list * dimension, 1)
+                    // ⟨x − c₁, x − c⟩ for unit x, c₁, c.
+                    let residualDot = 1 - cosine - firstCosine + centroidCosine
+                    let loss = (2 - 2 * cosine) + penalty * residualDot * residualDot / firstResidual
+                    if loss < bestLoss {
+                        bestLoss = loss
+                        best = Int32(list)
+                    }
+                }
+                secondary[row] = best
+            }
+        }
+    }
+
+    /// Calls `body(row, scores)` with each vector's inner products with every centroid,
+    /// computed one sgemm per batch of rows.
+    private func forEachScoreRow(
+        _ vectors: UnsafePointer<Float>, count: Int, centroids: [Float],
+        _ body: (_ row: Int, _ scores: UnsafePointer<Float>) -> Void
+    ) {
         let batch = 4096
-        var scores = [Float](repeating: 0, count: batch * clusterCount)
+        var scores = [Float](repeating: 0, count: min(batch, count) * clusterCount)
         var start = 0
         while start < count {
             let rows = min(batch, count - start)
@@ -83,16 +157,7 @@ public struct KMeans: Sendable {
                         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(clusterCount),
                         Int32(dimension), 1, vectors + start * dimension, Int32(dimension),
                         c.baseAddress, Int32(dimension), 0, s.baseAddress, Int32(clusterCount))
-                    for r in 0..<rows {
-                        let row = s.baseAddress! + r * clusterCount
-                        var best = 0
-                        var bestScore = row[0]
-                        for c in 1..<clusterCount where row[c] > bestScore {
-                            best = c
-                            bestScore = row[c]
-                        }
-                        assignment[start + r] = Int32(best)
-                    }
+                    for r in 0..<rows { body(start + r, s.baseAddress! + r * clusterCount) }
                 }
             }
             start += rows

@@ -47,11 +47,23 @@ public struct SearchParameters: Sendable, Equatable {
     public var oversample: Double
     /// How the prefilter scores codes.
     public var prefilter: Prefilter
-    public init(k: Int, nprobe: Int, oversample: Double, prefilter: Prefilter = .asymmetric) {
+    /// Threads one search may use: the probed lists and then the candidates are split between
+    /// them. Pays at large k (a top-1000 search scans and rescores tens of thousands of codes);
+    /// results are identical for any count.
+    public var threads: Int
+    /// Whether a vector may sit in several lists (redundant assignment), so that candidates
+    /// are deduplicated before rescoring.
+    public var listsShareVectors: Bool
+    public init(
+        k: Int, nprobe: Int, oversample: Double, prefilter: Prefilter = .asymmetric, threads: Int = 1,
+        listsShareVectors: Bool = false
+    ) {
         self.k = k
         self.nprobe = nprobe
         self.oversample = oversample
         self.prefilter = prefilter
+        self.threads = max(1, threads)
+        self.listsShareVectors = listsShareVectors
     }
     /// Candidates rescored: k × oversample, at least k.
     public var candidateCount: Int { max(k, Int((Double(k) * oversample).rounded(.up))) }
@@ -112,19 +124,93 @@ public struct PreparedQuery: Sendable {
     }
 }
 
-/// Searches an IVF index. Holds scratch buffers, so one searcher serves one thread at a time;
-/// create one per thread.
+/// Codes one scan collected: prefilter distances and ids, in scan order.
+final class CandidateBuffer {
+    private(set) var distances: [UInt16] = []
+    private(set) var ids: [UInt64] = []
+    private(set) var count = 0
+    private var scores: [Int32] = []
+
+    func removeAll() { count = 0 }
+
+    /// Scores the codes of `block` against `query` and appends them.
+    func append(_ block: IVFBlock, query: PreparedQuery, prefilter: Prefilter, codeBytes: Int) {
+        let needed = count + block.count
+        if distances.count < needed {
+            let capacity = max(needed, distances.count * 2)
+            distances.append(contentsOf: repeatElement(0, count: capacity - distances.count))
+            ids.append(contentsOf: repeatElement(0, count: capacity - ids.count))
+        }
+        let codes = block.codes.assumingMemoryBound(to: UInt8.self)
+        let start = count
+        switch prefilter {
+        case .hamming:
+            distances.withUnsafeMutableBufferPointer { d in
+                query.code.withUnsafeBufferPointer { q in
+                    qk_hamming_batch(q.baseAddress, codes, codeBytes, block.count, d.baseAddress! + start)
+                }
+            }
+        case .asymmetric:
+            if scores.count < block.count { scores = [Int32](repeating: 0, count: block.count) }
+            scores.withUnsafeMutableBufferPointer { out in
+                query.planes.withUnsafeBufferPointer { planes in
+                    qk_asymmetric_batch(
+                        planes.baseAddress, Int32(query.planeCount), query.planeOffset, codes, codeBytes,
+                        block.count, out.baseAddress)
+                }
+            }
+            let maximum = query.asymmetricMaximum
+            for i in 0..<block.count {
+                distances[start + i] = UInt16(truncatingIfNeeded: maximum - scores[i])
+            }
+        }
+        for i in 0..<block.count { ids[start + i] = block.id(at: i) }
+        count = needed
+    }
+}
+
+/// The scratch of one thread of a search: its share of the scan and of the selection.
+final class ScanWorker {
+    var candidates = CandidateBuffer()
+    /// Counts of each prefilter distance among `candidates`.
+    var histogram = [UInt32](repeating: 0, count: Int(UInt16.max) + 1)
+    var selected: [UInt32] = []
+    var selectedCount = 0
+
+    /// Replaces `histogram[0...maximumDistance]` with the counts of the candidates' distances.
+    func countDistances(maximumDistance: Int) {
+        histogram.withUnsafeMutableBufferPointer { h in
+            h.baseAddress!.update(repeating: 0, count: maximumDistance + 1)
+            candidates.distances.withUnsafeBufferPointer {
+                qk_histogram_u16($0.baseAddress, candidates.count, h.baseAddress)
+            }
+        }
+    }
+
+    /// Keeps the positions of the candidates below `threshold` and of the first `ties` at it.
+    func select(below threshold: Int, ties: Int) {
+        if selected.count < candidates.count { selected = [UInt32](repeating: 0, count: candidates.count) }
+        selectedCount = candidates.distances.withUnsafeBufferPointer { d in
+            selected.withUnsafeMutableBufferPointer { out in
+                qk_select_below_u16(d.baseAddress, candidates.count, UInt32(threshold), ties, out.baseAddress)
+            }
+        }
+    }
+}
+
+/// Searches an IVF index. Holds scratch buffers, so one searcher serves one search at a time;
+/// create one per concurrent search.
 public final class IVFSearcher {
     public let dimension: Int
     public let listCount: Int
     private let centroids: [Float]
     private let codeBytes: Int
-    private var distances: [UInt16] = []
-    private var scores: [Int32] = []
+    private var workers: [ScanWorker] = [ScanWorker()]
+    private var blocks: [IVFBlock] = []
+    private var batchCandidates: [CandidateBuffer] = []
     private var rescoreIDs: [UInt64] = []
     private var rescoreRecords: [UnsafePointer<Int8>?] = []
     private var dots: [Int32] = []
-    private var candidateIDs: [UInt64] = []
     private var selected: [UInt32] = []
     private var histogram: [UInt32]
     private var listScores: [Float]
@@ -213,75 +299,166 @@ public final class IVFSearcher {
     /// estimate almost never drops one of the true nearest.
     static func shortlistSize(_ count: Int) -> Int { 4 * count + 64 }
 
-    /// Approximate search: probe `nprobe` lists, keep the candidates nearest by Hamming distance
-    /// of 1-bit codes, rescore them by INT8 cosine, return the best `k`, best first.
+    /// Approximate search: probe the `nprobe` nearest lists, keep the candidates nearest by the
+    /// 1-bit prefilter, rescore them by INT8 cosine, return the best `k`, best first. With
+    /// `parameters.threads` above one, the scan, selection and rescoring are split between
+    /// threads (`storage` is only called from the calling thread).
     public func search(_ query: PreparedQuery, parameters: SearchParameters, in storage: some IVFStorage)
         throws -> [ScoredID]
     {
         precondition(query.values.count == dimension)
-        var scanned = 0
-        for list in nearestLists(to: query, count: parameters.nprobe) {
-            try storage.forEachBlock(ofList: list) { block in
-                let needed = scanned + block.count
-                if distances.count < needed {
-                    let capacity = max(needed, distances.count * 2)
-                    distances.append(contentsOf: repeatElement(0, count: capacity - distances.count))
-                    candidateIDs.append(contentsOf: repeatElement(0, count: capacity - candidateIDs.count))
-                }
-                let codes = block.codes.assumingMemoryBound(to: UInt8.self)
-                switch parameters.prefilter {
-                case .hamming:
-                    distances.withUnsafeMutableBufferPointer { d in
-                        query.code.withUnsafeBufferPointer { q in
-                            qk_hamming_batch(q.baseAddress, codes, codeBytes, block.count, d.baseAddress! + scanned)
-                        }
-                    }
-                case .asymmetric:
-                    if scores.count < block.count { scores = [Int32](repeating: 0, count: block.count) }
-                    scores.withUnsafeMutableBufferPointer { out in
-                        query.planes.withUnsafeBufferPointer { planes in
-                            qk_asymmetric_batch(
-                                planes.baseAddress, Int32(query.planeCount), query.planeOffset, codes, codeBytes,
-                                block.count, out.baseAddress)
-                        }
-                    }
-                    let maximum = query.asymmetricMaximum
-                    for i in 0..<block.count {
-                        distances[scanned + i] = UInt16(truncatingIfNeeded: maximum - scores[i])
-                    }
-                }
-                for i in 0..<block.count { candidateIDs[scanned + i] = block.id(at: i) }
-                scanned = needed
+        // Lists in ascending order: neighbouring keys are neighbouring pages, and every way of
+        // running a search (one thread, several, in a batch) sees the candidates in one order.
+        blocks.removeAll(keepingCapacity: true)
+        for list in nearestLists(to: query, count: parameters.nprobe).sorted() {
+            try storage.forEachBlock(ofList: list) { blocks.append($0) }
+        }
+        let parts = max(1, min(parameters.threads, blocks.count))
+        while workers.count < parts { workers.append(ScanWorker()) }
+        let ranges = Self.split(blocks.map(\.count), into: parts)
+        let (probedBlocks, scanWorkers, codeBytes) = (blocks, workers, self.codeBytes)
+        concurrently(parts) { part in
+            let candidates = scanWorkers[part].candidates
+            candidates.removeAll()
+            for index in ranges[part] {
+                candidates.append(
+                    probedBlocks[index], query: query, prefilter: parameters.prefilter, codeBytes: codeBytes)
             }
         }
+        return try rescoreBest(query, parameters: parameters, parts: parts, in: storage)
+    }
+
+    /// Approximate search of many queries at once, on the calling thread: each probed list is
+    /// read once for all the queries that probe it. Results equal one `search` per query.
+    public func search(
+        batch queries: [PreparedQuery], parameters: SearchParameters, in storage: some IVFStorage
+    ) throws -> [[ScoredID]] {
+        while batchCandidates.count < queries.count { batchCandidates.append(CandidateBuffer()) }
+        var probes: [(list: Int, query: Int)] = []
+        probes.reserveCapacity(queries.count * parameters.nprobe)
+        for (index, query) in queries.enumerated() {
+            precondition(query.values.count == dimension)
+            batchCandidates[index].removeAll()
+            for list in nearestLists(to: query, count: parameters.nprobe) { probes.append((list, index)) }
+        }
+        probes.sort { $0.list != $1.list ? $0.list < $1.list : $0.query < $1.query }
+        var start = 0
+        while start < probes.count {
+            var end = start + 1
+            while end < probes.count && probes[end].list == probes[start].list { end += 1 }
+            let group = probes[start..<end]
+            try storage.forEachBlock(ofList: group.first!.list) { block in
+                for probe in group {
+                    batchCandidates[probe.query].append(
+                        block, query: queries[probe.query], prefilter: parameters.prefilter, codeBytes: codeBytes)
+                }
+            }
+            start = end
+        }
+        var single = parameters
+        single.threads = 1
+        let ownCandidates = workers[0].candidates
+        defer { workers[0].candidates = ownCandidates }
+        return try queries.indices.map { index in
+            workers[0].candidates = batchCandidates[index]
+            return try rescoreBest(queries[index], parameters: single, parts: 1, in: storage)
+        }
+    }
+
+    /// Contiguous ranges of `sizes`' indices, one per part, of about equal total size.
+    static func split(_ sizes: [Int], into parts: Int) -> [Range<Int>] {
+        let total = sizes.reduce(0, +)
+        var ranges: [Range<Int>] = []
+        var start = 0
+        var sum = 0
+        for part in 0..<parts {
+            var end = start
+            let goal = total * (part + 1) / parts
+            while end < sizes.count && (sum < goal || part == parts - 1) {
+                sum += sizes[end]
+                end += 1
+            }
+            ranges.append(start..<end)
+            start = end
+        }
+        return ranges
+    }
+
+    /// Selects the candidates the first `parts` workers collected that are nearest by the
+    /// prefilter (ties to earlier workers and positions, so the split does not change the
+    /// result), rescores them by INT8 cosine and returns the best `k`.
+    private func rescoreBest(
+        _ query: PreparedQuery, parameters: SearchParameters, parts: Int, in storage: some IVFStorage
+    ) throws -> [ScoredID] {
+        let workers = Array(self.workers.prefix(parts))
+        let scanned = workers.reduce(0) { $0 + $1.candidates.count }
         let wanted = min(parameters.candidateCount, scanned)
-        if selected.count < wanted { selected = [UInt32](repeating: 0, count: wanted) }
-        let maximumDistance =
-            parameters.prefilter == .hamming ? UInt16(codeBytes * 8) : UInt16(query.asymmetricRange)
-        let chosen = distances.withUnsafeBufferPointer { d in
-            histogram.withUnsafeMutableBufferPointer { h in
-                selected.withUnsafeMutableBufferPointer { s in
-                    qk_select_smallest_u16(
-                        d.baseAddress, scanned, wanted, maximumDistance, h.baseAddress, s.baseAddress)
-                }
+        let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.asymmetricRange)
+        var threshold = maximumDistance + 1
+        var ties = [Int](repeating: 0, count: parts)
+        if wanted < scanned {
+            concurrently(parts) { workers[$0].countDistances(maximumDistance: maximumDistance) }
+            // The smallest distance t with count(d <= t) >= wanted, then who takes the ties at t.
+            var below = 0
+            threshold = 0
+            while true {
+                let atThreshold = workers.reduce(0) { $0 + Int($1.histogram[threshold]) }
+                if below + atThreshold >= wanted { break }
+                below += atThreshold
+                threshold += 1
+            }
+            var remaining = wanted - below
+            for part in 0..<parts {
+                ties[part] = min(remaining, Int(workers[part].histogram[threshold]))
+                remaining -= ties[part]
             }
         }
-        // Rescore: find every record first, then take the dot products in one pass that
-        // prefetches the records ahead (they are scattered through the map).
+        concurrently(parts) { workers[$0].select(below: threshold, ties: ties[$0]) }
+        // Find every record first, then take the dot products in passes that prefetch the
+        // records ahead (they are scattered through the map).
         rescoreIDs.removeAll(keepingCapacity: true)
+        for worker in workers {
+            let ids = worker.candidates.ids
+            for position in worker.selected.prefix(worker.selectedCount) { rescoreIDs.append(ids[Int(position)]) }
+        }
+        if parameters.listsShareVectors {
+            // A vector met in two probed lists has the same code, so it was selected twice.
+            rescoreIDs.sort()
+            var unique = 0
+            for id in rescoreIDs where unique == 0 || rescoreIDs[unique - 1] != id {
+                rescoreIDs[unique] = id
+                unique += 1
+            }
+            rescoreIDs.removeLast(rescoreIDs.count - unique)
+        }
         rescoreRecords.removeAll(keepingCapacity: true)
-        for i in 0..<chosen {
-            let id = candidateIDs[Int(selected[i])]
+        var found = 0
+        for index in rescoreIDs.indices {
+            let id = rescoreIDs[index]
             guard let address = try storage.recordAddress(id: id) else { continue }
-            rescoreIDs.append(id)
+            rescoreIDs[found] = id
+            found += 1
             rescoreRecords.append(address.assumingMemoryBound(to: Int8.self))
         }
+        rescoreIDs.removeLast(rescoreIDs.count - found)
         let ids = rescoreIDs
         let records = rescoreRecords
+        guard !ids.isEmpty else { return [] }
         if dots.count < ids.count { dots = [Int32](repeating: 0, count: ids.count) }
+        // A part of fewer than a few hundred candidates costs more to hand over than to score.
+        let rescoreParts = max(1, min(parts, ids.count / 256))
+        let rescoreRanges = Self.split([Int](repeating: 1, count: ids.count), into: rescoreParts)
+        let dimension = self.dimension
         query.values.withUnsafeBufferPointer { q in
             dots.withUnsafeMutableBufferPointer { out in
-                qk_dot_i8_gather(q.baseAddress, records, ids.count, dimension, out.baseAddress)
+                records.withUnsafeBufferPointer { records in
+                    concurrently(rescoreParts) { part in
+                        let range = rescoreRanges[part]
+                        qk_dot_i8_gather(
+                            q.baseAddress, records.baseAddress! + range.lowerBound, range.count, dimension,
+                            out.baseAddress! + range.lowerBound)
+                    }
+                }
             }
         }
         var results: [ScoredID] = []

@@ -78,6 +78,44 @@ struct SmallIndex {
         }
     }
 
+    @Test(arguments: [Prefilter.asymmetric, .hamming])
+    func splittingASearchBetweenThreadsChangesNothing(prefilter: Prefilter) throws {
+        // Partial probing and a candidate cut that falls among tied prefilter distances (128-bit
+        // Hamming distances tie often): every split must keep the same candidates.
+        let single = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        let split = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        for q in 0..<8 {
+            let query = PreparedQuery(int8: fixture.query(q))
+            let one = try single.search(
+                query, parameters: SearchParameters(k: 40, nprobe: 5, oversample: 3, prefilter: prefilter),
+                in: fixture.index)
+            #expect(one.count == 40)
+            for threads in [2, 3, 7] {
+                let parameters = SearchParameters(
+                    k: 40, nprobe: 5, oversample: 3, prefilter: prefilter, threads: threads)
+                let found = try split.search(query, parameters: parameters, in: fixture.index)
+                #expect(found == one, "query \(q), \(threads) threads")
+            }
+        }
+    }
+
+    @Test(arguments: [Prefilter.asymmetric, .hamming])
+    func batchedSearchEqualsOneSearchPerQuery(prefilter: Prefilter) throws {
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        let parameters = SearchParameters(k: 15, nprobe: 3, oversample: 2, prefilter: prefilter)
+        let queries = (0..<20).map { PreparedQuery(int8: fixture.query($0)) }
+        let batched = try searcher.search(batch: queries, parameters: parameters, in: fixture.index)
+        #expect(batched.count == queries.count)
+        for (index, query) in queries.enumerated() {
+            let alone = try searcher.search(query, parameters: parameters, in: fixture.index)
+            #expect(alone.count == 15)
+            #expect(batched[index] == alone, "query \(index)")
+        }
+        // A second, smaller batch through the same searcher must not see the first one's candidates.
+        let again = try searcher.search(batch: Array(queries.suffix(3)), parameters: parameters, in: fixture.index)
+        #expect(again == Array(batched.suffix(3)))
+    }
+
     @Test(arguments: [3, 96, 128, 1024, 2560])
     func queryPlanesHoldTheRoundedQuery(dimension: Int) {
         var generator = SplitMix64(seed: UInt64(dimension))

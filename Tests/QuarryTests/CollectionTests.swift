@@ -77,6 +77,22 @@ struct Dataset {
         }
     }
 
+    @Test func batchedAndSplitSearchesEqualOneByOne() throws {
+        // Over LMDB: the batch is split between threads, each with its own read transaction.
+        let data = try Dataset(in: directory)
+        let collection = try makeCollection()
+        try collection.ingest(vectors: VectorFile(path: data.basePath))
+        let queries = try (0..<20).map { try collection.prepare(int8: data.query($0)) }
+        let oneByOne = try queries.map { try collection.search($0, k: 30, nprobe: 5, oversample: 3) }
+        for threads in [1, 2, 3] {
+            let batched = try collection.search(batch: queries, k: 30, nprobe: 5, oversample: 3, threads: threads)
+            #expect(batched == oneByOne, "batch on \(threads) threads")
+            let split = try queries.map { try collection.search($0, k: 30, nprobe: 5, oversample: 3, threads: threads) }
+            #expect(split == oneByOne, "each search on \(threads) threads")
+        }
+        #expect(oneByOne.allSatisfy { $0.count == 30 })
+    }
+
     @Test func reopeningGivesTheSameResults() throws {
         let data = try Dataset(in: directory)
         var before: [[Hit]] = []
@@ -132,6 +148,33 @@ struct Dataset {
         let all = try collection.search(collection.prepare(int8: data.row(0)), k: 1000, nprobe: 10, oversample: 1000)
         #expect(Set(all.map(\.key)).count == 1000)
         #expect(try collection.stats().meanListSize == 100)
+    }
+
+    @Test func spilledVectorsAreFoundOnceAndLeaveBothListsWhenRemoved() throws {
+        let data = try Dataset(in: directory, count: 1000)
+        let collection = try Collection.create(
+            at: directory + "/spill", dimension: Dataset.dimension, listCount: 10, spillPenalty: 1)
+        try collection.ingest(vectors: VectorFile(path: data.basePath))
+        var stats = try collection.stats()
+        #expect(stats.spillPenalty == 1 && stats.vectors == 1000 && stats.listEntries == 2000)
+        // Everything probed and rescored: exact, and each key once although every vector is met twice.
+        for q in 0..<5 {
+            let query = try collection.prepare(int8: data.query(q))
+            let everything = try collection.search(query, k: 50, nprobe: 10, oversample: 1000)
+            #expect(everything.map(\.key) == (try collection.exactSearch(query, k: 50)).map(\.key))
+        }
+        // Replacing and deleting take vectors out of both their lists.
+        try writeNPY(
+            path: directory + "/one.npy", type: .int8, rows: 1, columns: Dataset.dimension, values: data.row(500))
+        #expect(try collection.ingest(vectors: VectorFile(path: directory + "/one.npy"), keys: ["7"]).replaced == 1)
+        #expect(try collection.delete(keys: ["3", "4"]) == [])
+        stats = try collection.stats()
+        #expect(stats.vectors == 998 && stats.listEntries == 1996)
+        let all = try collection.search(collection.prepare(int8: data.row(0)), k: 2000, nprobe: 10, oversample: 10)
+        #expect(all.count == 998 && Set(all.map(\.key)).count == 998 && !all.contains { $0.key == "3" })
+        // Reopened, the collection still spills new vectors.
+        let reopened = try Collection.open(at: directory + "/spill")
+        #expect(reopened.manifest.spillPenalty == 1)
     }
 
     @Test func floatInputIsQuantizedLikePplxEmbed() throws {

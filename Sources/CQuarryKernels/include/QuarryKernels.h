@@ -67,6 +67,14 @@ int64_t qk_norm2_i8(const int8_t *a, size_t dims);
 size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uint16_t max_value,
                               uint32_t *histogram, uint32_t *out);
 
+/// Adds one to histogram[d] for each of the `n` distances d (the two halves of the selection
+/// above, for callers that split a scan across threads and merge the counts).
+void qk_histogram_u16(const uint16_t *distances, size_t n, uint32_t *histogram);
+/// Writes, in position order, the positions of the distances below `threshold` and of the first
+/// `ties` equal to it; returns how many it wrote.
+size_t qk_select_below_u16(const uint16_t *distances, size_t n, uint32_t threshold, size_t ties,
+                           uint32_t *out);
+
 /* ---- F32 encoder kernels ----------------------------------------------------------------
  * Element-wise activations, softmax and the norms of the transformer encoders, in place on
  * contiguous row-major buffers. Plain C vectorised by the compiler (no per-level variants);

@@ -209,6 +209,7 @@ public final class IVFSearcher {
     private var blocks: [IVFBlock] = []
     private var batchCandidates: [CandidateBuffer] = []
     private var rescoreIDs: [UInt64] = []
+    private var distinctCandidates: [(distance: UInt16, id: UInt64)] = []
     private var rescoreRecords: [UnsafePointer<Int8>?] = []
     private var dots: [Int32] = []
     private var selected: [UInt32] = []
@@ -392,7 +393,9 @@ public final class IVFSearcher {
     ) throws -> [ScoredID] {
         let workers = Array(self.workers.prefix(parts))
         let scanned = workers.reduce(0) { $0 + $1.candidates.count }
-        let wanted = min(parameters.candidateCount, scanned)
+        // With spilling, a vector met in two probed lists is there twice with the same code, so
+        // twice the candidates are selected and the nearest `candidateCount` distinct ones kept.
+        let wanted = min(parameters.candidateCount * (parameters.listsShareVectors ? 2 : 1), scanned)
         let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.asymmetricRange)
         var threshold = maximumDistance + 1
         var ties = [Int](repeating: 0, count: parts)
@@ -417,19 +420,31 @@ public final class IVFSearcher {
         // Find every record first, then take the dot products in passes that prefetch the
         // records ahead (they are scattered through the map).
         rescoreIDs.removeAll(keepingCapacity: true)
-        for worker in workers {
-            let ids = worker.candidates.ids
-            for position in worker.selected.prefix(worker.selectedCount) { rescoreIDs.append(ids[Int(position)]) }
-        }
         if parameters.listsShareVectors {
-            // A vector met in two probed lists has the same code, so it was selected twice.
-            rescoreIDs.sort()
+            distinctCandidates.removeAll(keepingCapacity: true)
+            for worker in workers {
+                let (ids, distances) = (worker.candidates.ids, worker.candidates.distances)
+                for position in worker.selected.prefix(worker.selectedCount).map(Int.init) {
+                    distinctCandidates.append((distances[position], ids[position]))
+                }
+            }
+            distinctCandidates.sort { $0.id != $1.id ? $0.id < $1.id : $0.distance < $1.distance }
             var unique = 0
-            for id in rescoreIDs where unique == 0 || rescoreIDs[unique - 1] != id {
-                rescoreIDs[unique] = id
+            for candidate in distinctCandidates where unique == 0 || distinctCandidates[unique - 1].id != candidate.id {
+                distinctCandidates[unique] = candidate
                 unique += 1
             }
-            rescoreIDs.removeLast(rescoreIDs.count - unique)
+            distinctCandidates.removeLast(distinctCandidates.count - unique)
+            if unique > parameters.candidateCount {
+                distinctCandidates.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.id < $1.id }
+                distinctCandidates.removeLast(unique - parameters.candidateCount)
+            }
+            rescoreIDs.append(contentsOf: distinctCandidates.lazy.map(\.id))
+        } else {
+            for worker in workers {
+                let ids = worker.candidates.ids
+                for position in worker.selected.prefix(worker.selectedCount) { rescoreIDs.append(ids[Int(position)]) }
+            }
         }
         rescoreRecords.removeAll(keepingCapacity: true)
         var found = 0

@@ -162,6 +162,9 @@ struct Dataset {
             let query = try collection.prepare(int8: data.query(q))
             let everything = try collection.search(query, k: 50, nprobe: 10, oversample: 1000)
             #expect(everything.map(\.key) == (try collection.exactSearch(query, k: 50)).map(\.key))
+            // Rescoring only as many as k: the duplicates must not take the places of distinct vectors.
+            let tight = try collection.search(query, k: 20, nprobe: 10, oversample: 1)
+            #expect(tight.count == 20 && Set(tight.map(\.key)).count == 20)
         }
         // Replacing and deleting take vectors out of both their lists.
         try writeNPY(

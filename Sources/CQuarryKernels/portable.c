@@ -128,3 +128,9 @@ size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uin
     }
     return qk_select_below_u16(distances, n, threshold, m - below, out);
 }
+
+void qk_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}

@@ -138,17 +138,21 @@ struct EvalCommand: ParsableCommand {
                 query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads)
         }
         var latencies: [Double] = []
-        var recall = 0.0
+        var found: [[Hit]] = []
+        found.reserveCapacity(prepared.count)
         let clock = ContinuousClock()
         let started = clock.now
-        for (index, query) in prepared.enumerated() {
+        for query in prepared {
             let begin = clock.now
-            let hits = try collection.search(
-                query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads)
+            found.append(
+                try collection.search(
+                    query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads))
             latencies.append((clock.now - begin).milliseconds)
-            recall += RetrievalMetrics.recall(retrieved: hits.map(\.key), truth: truth[index], k: cutoff)
         }
         let elapsed = (clock.now - started).milliseconds / 1000
+        let recall = zip(found, truth).reduce(0.0) { sum, pair in
+            sum + RetrievalMetrics.recall(retrieved: pair.0.map(\.key), truth: pair.1, k: cutoff)
+        }
         return SettingResult(
             mode: "ivf", threads: threads, prefilter: kind.rawValue, k: cutoff, nprobe: probes, oversample: factor,
             recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,

@@ -75,6 +75,9 @@ void qk_histogram_u16(const uint16_t *distances, size_t n, uint32_t *histogram);
 size_t qk_select_below_u16(const uint16_t *distances, size_t n, uint32_t threshold, size_t ties,
                            uint32_t *out);
 
+/// Tells the CPU the calling thread is busy-waiting (x86 PAUSE; nothing elsewhere).
+void qk_spin_pause(void);
+
 /* ---- F32 encoder kernels ----------------------------------------------------------------
  * Element-wise activations, softmax and the norms of the transformer encoders, in place on
  * contiguous row-major buffers. Plain C vectorised by the compiler (no per-level variants);

@@ -108,8 +108,8 @@ def run_quarry(args, n, spill=False):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     runs = []
     sweeps = [
-        (10, ["4", "8", "16", "32"], ["2", "4", "8", "12", "16", "24", "32"], args.queries),
-        (1000, ["16", "32", "64"], ["1.25", "1.5", "2", "3", "4"], min(args.queries, 200)),
+        (10, ["4", "6", "8", "12", "16", "24", "32"], ["2", "4", "8", "12", "16", "24", "32", "48"], args.queries),
+        (1000, ["12", "16", "24", "32", "48", "64"], ["1.25", "1.5", "2", "3", "4"], min(args.queries, 200)),
     ]
     for k, probes, factors, limit in sweeps:
         out = subprocess.run(
@@ -174,7 +174,7 @@ def main():
         build = time.perf_counter() - started
         faiss.omp_set_num_threads(1)
         runs = []
-        for k, probes, factors, limit in [(10, [8, 16, 32, 64], [4, 8, 16, 32, 64], len(queries)),
+        for k, probes, factors, limit in [(10, [8, 12, 16, 24, 32, 48, 64], [4, 8, 16, 32, 64], len(queries)),
                                           (1000, [16, 32, 64, 128], [1.5, 2, 3, 4], min(len(queries), 200))]:
             for nprobe in probes:
                 index.nprobe = nprobe
@@ -204,7 +204,7 @@ def main():
         build = time.perf_counter() - started
         faiss.omp_set_num_threads(1)
         runs = []
-        for k, probes, limit in [(10, [4, 8, 16, 32, 64, 128], len(queries)),
+        for k, probes, limit in [(10, [4, 6, 8, 12, 16, 24, 32, 48, 64, 128], len(queries)),
                                  (1000, [16, 32, 64, 128, 256], min(len(queries), 200))]:
             for nprobe in probes:
                 index.nprobe = nprobe
@@ -222,7 +222,7 @@ def main():
         build = time.perf_counter() - started
         faiss.omp_set_num_threads(1)
         runs = []
-        for k, efs, limit in [(10, [16, 32, 64, 128, 256, 512], len(queries)),
+        for k, efs, limit in [(10, [16, 32, 48, 64, 96, 128, 192, 256, 384, 512], len(queries)),
                               (1000, [1000, 1500, 2000, 3000], min(len(queries), 200))]:
             for ef in efs:
                 index.hnsw.efSearch = ef
@@ -248,7 +248,7 @@ def main():
             index.add(keys, vectors, threads=cores)
             build = time.perf_counter() - started
             runs = []
-            for k, expansions, factors, limit in [(10, [32, 64, 128, 256, 512], [1, 4, 16] if binary else [1],
+            for k, expansions, factors, limit in [(10, [32, 48, 64, 96, 128, 192, 256, 384, 512], [1, 4, 16] if binary else [1],
                                                    len(queries)),
                                                   (1000, [1000, 2000, 3000], [1, 2, 4] if binary else [1],
                                                    min(len(queries), 200))]:

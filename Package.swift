@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "quarry", targets: ["QuarryCLI"]),
         .library(name: "Quarry", targets: ["Quarry"]),
+        .library(name: "QuarryKernels", targets: ["CQuarryKernels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

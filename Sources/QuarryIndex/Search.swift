@@ -68,22 +68,61 @@ public struct SearchParameters: Sendable, Equatable {
     public var candidateCount: Int { max(k, Int((Double(k) * oversample).rounded(.up))) }
 }
 
+/// A query rounded to a few bits a dimension and stored as bit planes, for asymmetric scoring
+/// against 1-bit codes (`qk_asymmetric_batch`).
+public struct QueryPlanes: Sendable {
+    /// The unsigned values u = q' + offset, plane by plane (least significant first), each plane
+    /// packed like the codes.
+    public let planes: [UInt8]
+    public let count: Int
+    /// The bias of the unsigned plane values: 2^(count - 1).
+    public let offset: Int32
+    /// The largest score any code can reach: the sum of the positive q' values. Distances are
+    /// this minus the score, in 0...`range`.
+    public let maximum: Int32
+    /// The sum of |q'|: the span of possible scores.
+    public let range: Int32
+
+    /// Rounds `values` to `bits` bits a dimension (q' = round(q / 2^(8 - bits)), clamped).
+    public init(_ values: [Int8], bits: Int) {
+        precondition((1...8).contains(bits))
+        count = bits
+        offset = Int32(1 << (bits - 1))
+        let step = Float(256 >> bits)
+        let codeBytes = IVFLayout.codeBytes(dimension: values.count)
+        var planes = [UInt8](repeating: 0, count: bits * codeBytes)
+        var maximum: Int32 = 0
+        var range: Int32 = 0
+        for (d, value) in values.enumerated() {
+            let rounded = (Float(value) / step).rounded()
+            let clamped = Int32(min(max(rounded, -Float(offset)), Float(offset - 1)))
+            if clamped > 0 { maximum += clamped }
+            range += abs(clamped)
+            let unsigned = clamped + offset
+            for plane in 0..<bits where (unsigned >> plane) & 1 == 1 {
+                planes[plane * codeBytes + d / 8] |= UInt8(0x80) >> (d % 8)
+            }
+        }
+        self.planes = planes
+        self.maximum = maximum
+        self.range = range
+    }
+}
+
 /// A query prepared for scanning: INT8 values, norm, 1-bit code and bit planes.
 public struct PreparedQuery: Sendable {
     public let values: [Int8]
     public let norm: Float
     public let code: [UInt8]
-    /// The query rounded to `planeCount` bits a dimension, as unsigned values u = q' + offset
-    /// stored plane by plane (least significant first), each plane packed like the codes.
-    public let planes: [UInt8]
-    public let planeCount: Int
-    /// The bias of the unsigned plane values: 2^(planeCount - 1).
-    public let planeOffset: Int32
-    /// The largest asymmetric score any code can reach: the sum of the positive q' values.
-    /// Distances are this minus the score, in 0...`asymmetricRange`.
-    public let asymmetricMaximum: Int32
-    /// The sum of |q'|: the span of possible asymmetric scores.
-    public let asymmetricRange: Int32
+    /// The query at as many bits a dimension as keep every distance within UInt16 for the
+    /// counting selection (6 at 1,024 dimensions): the asymmetric prefilter's planes.
+    public let fine: QueryPlanes
+    /// The query at `coarseBits` bits, for shortlisting centroids by their sign bits: the INT8
+    /// step after it orders the shortlist, so a third of the planes serve (at 1M × 1024 the
+    /// same recall, 10–15% more QPS than 6 planes at nprobe 4 and at k = 1000).
+    public let coarse: QueryPlanes
+    /// Bits a dimension of `coarse`.
+    public static let coarseBits = 2
 
     /// Prepares an INT8 query vector.
     public init(int8 values: [Int8]) {
@@ -96,30 +135,10 @@ public struct PreparedQuery: Sendable {
             code.withUnsafeMutableBufferPointer { qk_pack_signs_i8(v.baseAddress, values.count, $0.baseAddress) }
         }
         self.code = code
-        // As many bits as keep every distance within UInt16 for the counting selection.
-        let dimension = values.count
         var bits = 8
-        while bits > 1 && ((1 << bits) - 1) * dimension > Int(UInt16.max) { bits -= 1 }
-        planeCount = bits
-        planeOffset = Int32(1 << (bits - 1))
-        let step = Float(256 >> bits)
-        let codeBytes = code.count
-        var planes = [UInt8](repeating: 0, count: bits * codeBytes)
-        var maximum: Int32 = 0
-        var range: Int32 = 0
-        for d in 0..<dimension {
-            let rounded = (Float(values[d]) / step).rounded()
-            let clamped = Int32(min(max(rounded, -Float(planeOffset)), Float(planeOffset - 1)))
-            if clamped > 0 { maximum += clamped }
-            range += abs(clamped)
-            let unsigned = clamped + planeOffset
-            for plane in 0..<bits where (unsigned >> plane) & 1 == 1 {
-                planes[plane * codeBytes + d / 8] |= UInt8(0x80) >> (d % 8)
-            }
-        }
-        self.planes = planes
-        asymmetricMaximum = maximum
-        asymmetricRange = range
+        while bits > 1 && ((1 << bits) - 1) * values.count > Int(UInt16.max) { bits -= 1 }
+        fine = QueryPlanes(values, bits: bits)
+        coarse = bits <= Self.coarseBits ? fine : QueryPlanes(values, bits: Self.coarseBits)
     }
 }
 
@@ -152,13 +171,13 @@ final class CandidateBuffer {
         case .asymmetric:
             if scores.count < block.count { scores = [Int32](repeating: 0, count: block.count) }
             scores.withUnsafeMutableBufferPointer { out in
-                query.planes.withUnsafeBufferPointer { planes in
+                query.fine.planes.withUnsafeBufferPointer { planes in
                     qk_asymmetric_batch(
-                        planes.baseAddress, Int32(query.planeCount), query.planeOffset, codes, codeBytes,
+                        planes.baseAddress, Int32(query.fine.count), query.fine.offset, codes, codeBytes,
                         block.count, out.baseAddress)
                 }
             }
-            let maximum = query.asymmetricMaximum
+            let maximum = query.fine.maximum
             for i in 0..<block.count {
                 distances[start + i] = UInt16(truncatingIfNeeded: maximum - scores[i])
             }
@@ -276,23 +295,23 @@ public final class IVFSearcher {
             if centroidScores.count < listCount { centroidScores = [Int32](repeating: 0, count: listCount) }
             if listDistances.count < listCount { listDistances = [UInt16](repeating: 0, count: listCount) }
             centroidScores.withUnsafeMutableBufferPointer { out in
-                query.planes.withUnsafeBufferPointer { planes in
+                query.coarse.planes.withUnsafeBufferPointer { planes in
                     centroidCodes.withUnsafeBufferPointer { codes in
                         qk_asymmetric_batch(
-                            planes.baseAddress, Int32(query.planeCount), query.planeOffset, codes.baseAddress,
+                            planes.baseAddress, Int32(query.coarse.count), query.coarse.offset, codes.baseAddress,
                             codeBytes, listCount, out.baseAddress)
                     }
                 }
             }
             for i in 0..<listCount {
-                listDistances[i] = UInt16(truncatingIfNeeded: query.asymmetricMaximum - centroidScores[i])
+                listDistances[i] = UInt16(truncatingIfNeeded: query.coarse.maximum - centroidScores[i])
             }
             if selected.count < shortlist { selected = [UInt32](repeating: 0, count: shortlist) }
             let chosen = listDistances.withUnsafeBufferPointer { d in
                 histogram.withUnsafeMutableBufferPointer { h in
                     selected.withUnsafeMutableBufferPointer { s in
                         qk_select_smallest_u16(
-                            d.baseAddress, listCount, shortlist, UInt16(query.asymmetricRange), h.baseAddress,
+                            d.baseAddress, listCount, shortlist, UInt16(query.coarse.range), h.baseAddress,
                             s.baseAddress)
                     }
                 }
@@ -415,7 +434,7 @@ public final class IVFSearcher {
         // With spilling, a vector met in two probed lists is there twice with the same code, so
         // twice the candidates are selected and the nearest `candidateCount` distinct ones kept.
         let wanted = min(parameters.candidateCount * (parameters.listsShareVectors ? 2 : 1), scanned)
-        let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.asymmetricRange)
+        let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.fine.range)
         var threshold = maximumDistance + 1
         var ties = [Int](repeating: 0, count: parts)
         if wanted < scanned {

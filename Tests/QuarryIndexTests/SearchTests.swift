@@ -122,23 +122,24 @@ struct SmallIndex {
         let values = (0..<dimension).map { _ in Int8(truncatingIfNeeded: generator.next()) }
         let query = PreparedQuery(int8: values)
         // Every distance must fit the UInt16 counting selection.
-        #expect(((1 << query.planeCount) - 1) * dimension <= Int(UInt16.max) || query.planeCount == 1)
-        let step = Float(256 >> query.planeCount)
+        #expect(((1 << query.fine.count) - 1) * dimension <= Int(UInt16.max) || query.fine.count == 1)
+        let step = Float(256 >> query.fine.count)
         let codeBytes = query.code.count
         var maximum: Int32 = 0
         var range: Int32 = 0
         for d in 0..<dimension {
             var unsigned: Int32 = 0
-            for plane in 0..<query.planeCount where query.planes[plane * codeBytes + d / 8] & (0x80 >> (d % 8)) != 0 {
+            for plane in 0..<query.fine.count
+            where query.fine.planes[plane * codeBytes + d / 8] & (0x80 >> (d % 8)) != 0 {
                 unsigned |= 1 << plane
             }
             let expected = min(
-                max((Float(values[d]) / step).rounded(), -Float(query.planeOffset)), Float(query.planeOffset - 1))
-            #expect(unsigned - query.planeOffset == Int32(expected))
+                max((Float(values[d]) / step).rounded(), -Float(query.fine.offset)), Float(query.fine.offset - 1))
+            #expect(unsigned - query.fine.offset == Int32(expected))
             maximum += max(0, Int32(expected))
             range += abs(Int32(expected))
         }
-        #expect(query.asymmetricMaximum == maximum && query.asymmetricRange == range)
+        #expect(query.fine.maximum == maximum && query.fine.range == range)
     }
 
     @Test func asymmetricPrefilterBeatsHammingAtEqualCandidates() throws {

@@ -198,6 +198,16 @@ void qk_asymmetric_batch(const uint8_t *planes, int nplanes, int32_t offset, con
     LOAD(asymmetric_ptr)(planes, nplanes, offset, codes, code_bytes, n, out);
 }
 
+void qk_asymmetric_distances_u16(const uint8_t *planes, int nplanes, int32_t offset, int32_t maximum,
+                                 const uint8_t *codes, size_t code_bytes, size_t n, uint16_t *out) {
+    int32_t scores[256];
+    for (size_t start = 0; start < n; start += 256) {
+        size_t count = n - start < 256 ? n - start : 256;
+        LOAD(asymmetric_ptr)(planes, nplanes, offset, codes + start * code_bytes, code_bytes, count, scores);
+        for (size_t i = 0; i < count; i++) out[start + i] = (uint16_t)(maximum - scores[i]);
+    }
+}
+
 int32_t qk_dot_i8(const int8_t *a, const int8_t *b, size_t dims) {
     return LOAD(dot_ptr)(a, b, dims);
 }

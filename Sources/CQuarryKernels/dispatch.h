@@ -32,13 +32,36 @@ QK_DECLARE_LEVEL(avx512)
 
 /* How many vectors ahead qk_dot_i8_gather prefetches. */
 #ifndef QK_GATHER_PREFETCH_AHEAD
-#define QK_GATHER_PREFETCH_AHEAD 2
+#define QK_GATHER_PREFETCH_AHEAD 6
 #endif
 
 /* Prefetches every cache line of a `bytes`-byte vector into all cache levels. */
 static inline void qk_prefetch_vector(const int8_t *p, size_t bytes) {
     for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
     if (bytes > 0) __builtin_prefetch(p + bytes - 1, 0, 3); /* last line when p is unaligned */
+}
+
+/* Starts a gather: one load from each vector (independent loads, so their cache and TLB misses
+ * overlap instead of each waiting for the one before), then prefetches of the vectors the first
+ * dot products need. */
+static inline void qk_gather_begin(const int8_t *const *vectors, size_t n, size_t dims) {
+    if (dims == 0) return;
+    int8_t touched = 0;
+    for (size_t i = 0; i < n; i++) touched ^= *(const volatile int8_t *)vectors[i];
+    (void)touched;
+    for (size_t i = 0; i < n && i < QK_GATHER_PREFETCH_AHEAD; i++) qk_prefetch_vector(vectors[i], dims);
+}
+
+/* Codes ahead of the one being scored that the asymmetric kernels prefetch (at 1,024 dimensions
+ * 2 KB: a posting-list block is cold when a search reaches it, and prefetching ahead measured a
+ * third off a top-10 search's scan at 1M vectors). Prefetches never fault past the end. */
+#ifndef QK_SCAN_PREFETCH_CODES
+#define QK_SCAN_PREFETCH_CODES 16
+#endif
+
+static inline void qk_prefetch_code_ahead(const uint8_t *codes, size_t i, size_t code_bytes) {
+    const uint8_t *ahead = (const uint8_t *)((uintptr_t)codes + (i + QK_SCAN_PREFETCH_CODES) * code_bytes);
+    for (size_t off = 0; off < code_bytes; off += 64) __builtin_prefetch(ahead + off, 0, 3);
 }
 
 #endif

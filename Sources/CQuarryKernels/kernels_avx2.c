@@ -143,8 +143,10 @@ QK_INLINE QK_AVX2 void asymmetric_planes(const uint8_t *planes, const int NPLANE
                                          const uint8_t *codes, size_t code_bytes, size_t n,
                                          int32_t *out) {
     const size_t chunks = code_bytes / 32;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        qk_prefetch_code_ahead(codes, i, code_bytes);
         out[i] = asymmetric_one(planes, NPLANES, offset, codes + i * code_bytes, code_bytes, chunks);
+    }
 }
 
 #define QK_ASYM_CASE(np)                                                                           \
@@ -200,6 +202,7 @@ QK_AVX2 void qk_dot_i8_batch_avx2(const int8_t *query, const int8_t *vectors, si
 
 QK_AVX2 void qk_dot_i8_gather_avx2(const int8_t *query, const int8_t *const *vectors, size_t n,
                                    size_t dims, int32_t *out) {
+    qk_gather_begin(vectors, n, dims);
     for (size_t i = 0; i < n; i++) {
         if (i + QK_GATHER_PREFETCH_AHEAD < n)
             qk_prefetch_vector(vectors[i + QK_GATHER_PREFETCH_AHEAD], dims);

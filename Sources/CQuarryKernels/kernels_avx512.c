@@ -207,9 +207,11 @@ QK_INLINE QK_AVX512 void asymmetric_planes(const uint8_t *planes, const int NPLA
                                            size_t code_bytes, size_t n, int32_t *out) {
     const size_t full = code_bytes / 64;
     const __mmask8 tail = word_mask((code_bytes % 64) / 8);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        qk_prefetch_code_ahead(codes, i, code_bytes);
         out[i] = asymmetric_one(planes, NPLANES, offset, codes + i * code_bytes, code_bytes, full,
                                 tail);
+    }
 }
 
 #define QK_ASYM_CASE(np)                                                                           \
@@ -310,6 +312,7 @@ QK_AVX512 void qk_dot_i8_gather_avx512(const int8_t *query, const int8_t *const 
                                        size_t n, size_t dims, int32_t *out) {
     if (n == 0) return;
     const int32_t correction = query_correction(query, dims);
+    qk_gather_begin(vectors, n, dims);
     for (size_t i = 0; i < n; i++) {
         if (i + QK_GATHER_PREFETCH_AHEAD < n)
             qk_prefetch_vector(vectors[i + QK_GATHER_PREFETCH_AHEAD], dims);

@@ -21,6 +21,40 @@ void qk_pack_signs_i8(const int8_t *values, size_t dims, uint8_t *out) {
     }
 }
 
+void qk_query_planes(const int8_t *values, size_t dims, int bits, size_t code_bytes, uint8_t *planes,
+                     int32_t *maximum, int32_t *range) {
+    int shift = 8 - bits;
+    int32_t half = shift == 0 ? 0 : 1 << (shift - 1);
+    int32_t offset = 1 << (bits - 1);
+    int32_t highest = 0, span = 0;
+    size_t used_bytes = (dims + 7) / 8;
+    for (size_t b = 0; b < code_bytes; b++) {
+        uint8_t unsigned_values[8] = {0};
+        for (size_t j = 0; j < 8 && b < used_bytes; j++) {
+            size_t d = b * 8 + j;
+            if (d >= dims) break;
+            int32_t v = values[d];
+            int32_t magnitude = v < 0 ? -v : v;
+            int32_t rounded = (magnitude + half) >> shift;
+            int32_t q = v < 0 ? -rounded : rounded;
+            q = q < -offset ? -offset : (q > offset - 1 ? offset - 1 : q);
+            highest += q > 0 ? q : 0;
+            span += q < 0 ? -q : q;
+            unsigned_values[j] = (uint8_t)(q + offset);
+        }
+        uint64_t word;
+        memcpy(&word, unsigned_values, 8);
+        for (int p = 0; p < bits; p++) {
+            // Bit p of each of the 8 bytes, gathered into one byte with byte j at bit 7 - j:
+            // byte j's bit sits at 8j, and the multiplier moves it to 63 - j without carries.
+            uint64_t lows = (word >> p) & 0x0101010101010101ull;
+            planes[(size_t)p * code_bytes + b] = (uint8_t)((lows * 0x8040201008040201ull) >> 56);
+        }
+    }
+    *maximum = highest;
+    *range = span;
+}
+
 void qk_pack_signs_f32(const float *values, size_t dims, uint8_t *out) {
     size_t bytes = (dims + 7) / 8;
     for (size_t b = 0; b < bytes; b++) {
@@ -84,6 +118,7 @@ void qk_dot_i8_batch_portable(const int8_t *query, const int8_t *vectors, size_t
 
 void qk_dot_i8_gather_portable(const int8_t *query, const int8_t *const *vectors, size_t n,
                                size_t dims, int32_t *out) {
+    qk_gather_begin(vectors, n, dims);
     for (size_t i = 0; i < n; i++) {
         if (i + QK_GATHER_PREFETCH_AHEAD < n)
             qk_prefetch_vector(vectors[i + QK_GATHER_PREFETCH_AHEAD], dims);

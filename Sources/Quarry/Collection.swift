@@ -47,7 +47,15 @@ public final class Collection: @unchecked Sendable {
     let writerLock = NSLock()
     private var manifestState: CollectionManifest
     private var centroidState: [Float]
-    private var idleSearchers: [IVFSearcher] = []
+    private var idleSearchers: [SearchSlot] = []
+
+    /// A searcher with the record-segment addresses its searches found (kept while the
+    /// collection's snapshot stays the same). One search uses a slot at a time.
+    final class SearchSlot {
+        let searcher: IVFSearcher
+        let segments = SegmentAddresses()
+        init(_ searcher: IVFSearcher) { self.searcher = searcher }
+    }
 
     struct Databases {
         let meta, centroids, lists, vectors, keys, idKeys, docs: LMDBDatabase
@@ -223,10 +231,10 @@ public final class Collection: @unchecked Sendable {
     ) throws -> [Hit] {
         var parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
         parameters.threads = threads
-        return try withSearcher { searcher in
+        return try withSearcher { slot in
             try environment.read { txn in
-                let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: searcher.dimension)
-                return try hits(searcher.search(query, parameters: parameters, in: storage), txn)
+                let storage = LMDBIVFStorage(txn: txn, databases: databases, slot: slot)
+                return try hits(slot.searcher.search(query, parameters: parameters, in: storage), txn)
             }
         } ?? []
     }
@@ -246,15 +254,15 @@ public final class Collection: @unchecked Sendable {
         }
         try results.withUnsafeMutableBufferPointer { results in
             try concurrentlyThrowing(parts) { part in
-                try withSearcher { searcher in
+                try withSearcher { slot in
                     // Each thread its own read transaction: LMDB's are not shared between threads.
                     try environment.read { txn in
-                        let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: searcher.dimension)
+                        let storage = LMDBIVFStorage(txn: txn, databases: databases, slot: slot)
                         for start in stride(
                             from: ranges[part].lowerBound, to: ranges[part].upperBound, by: Self.batchSize)
                         {
                             let round = start..<min(start + Self.batchSize, ranges[part].upperBound)
-                            let found = try searcher.search(
+                            let found = try slot.searcher.search(
                                 batch: Array(queries[round]), parameters: parameters, in: storage)
                             for (offset, scored) in found.enumerated() {
                                 results[round.lowerBound + offset] = try hits(scored, txn)
@@ -307,15 +315,17 @@ public final class Collection: @unchecked Sendable {
     }
 
     /// Runs `body` with a searcher from the pool; nil when the collection is untrained.
-    private func withSearcher<R>(_ body: (IVFSearcher) throws -> R) throws -> R? {
-        let searcher: IVFSearcher? = lock.withLock {
+    private func withSearcher<R>(_ body: (SearchSlot) throws -> R) throws -> R? {
+        let slot: SearchSlot? = lock.withLock {
             guard !centroidState.isEmpty else { return nil }
-            if let idle = idleSearchers.popLast(), idle.listCount == manifestState.listCount { return idle }
-            return IVFSearcher(centroids: centroidState, dimension: manifestState.dimension)
+            if let idle = idleSearchers.popLast(), idle.searcher.listCount == manifestState.listCount { return idle }
+            return SearchSlot(IVFSearcher(centroids: centroidState, dimension: manifestState.dimension))
         }
-        guard let searcher else { return nil }
-        defer { lock.withLock { if searcher.listCount == manifestState.listCount { idleSearchers.append(searcher) } } }
-        return try body(searcher)
+        guard let slot else { return nil }
+        defer {
+            lock.withLock { if slot.searcher.listCount == manifestState.listCount { idleSearchers.append(slot) } }
+        }
+        return try body(slot)
     }
 
     func hits(_ results: [ScoredID], _ txn: LMDBReadTransaction) throws -> [Hit] {
@@ -424,13 +434,23 @@ final class LMDBIVFStorage: IVFStorage {
     let txn: LMDBReadTransaction
     let databases: Collection.Databases
     let dimension: Int
-    private var records: VectorRecords
+    private let records: VectorRecords
 
     init(txn: LMDBReadTransaction, databases: Collection.Databases, dimension: Int) {
         self.txn = txn
         self.databases = databases
         self.dimension = dimension
         records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+    }
+
+    /// Storage for a search with `slot`'s searcher, reusing the segment addresses it found in
+    /// earlier transactions of the same snapshot.
+    init(txn: LMDBReadTransaction, databases: Collection.Databases, slot: Collection.SearchSlot) {
+        self.txn = txn
+        self.databases = databases
+        dimension = slot.searcher.dimension
+        records = VectorRecords(
+            txn: txn, database: databases.vectors, dimension: dimension, segments: slot.segments)
     }
 
     func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {

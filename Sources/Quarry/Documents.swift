@@ -503,7 +503,7 @@ extension Collection {
             }
             var sum = [Int32](repeating: 0, count: dimension)
             var found = 0
-            var records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+            let records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
             for vectorKey in vectorKeys {
                 guard let id = try txn.get(databases.keys, key: vectorKey).map({ BigEndian.readU64(from: $0, at: 0) }),
                     let stored = try records.vector(id: id)

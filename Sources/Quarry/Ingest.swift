@@ -291,7 +291,7 @@ extension Collection {
                 let key = keyAt(r)
                 let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
                 if let existing = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) {
-                    var lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+                    let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
                     if let stored = try lookup.vector(id: existing),
                         memcmp(stored.values, vector.baseAddress!, dimension) == 0
                     {
@@ -377,7 +377,7 @@ extension Collection {
     /// Removes vector `id` from its posting list(s) and deletes its key records.
     func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
         let dimension = manifest.dimension
-        var lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+        let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
         guard try txn.get(databases.idKeys, key: BigEndian.u64(id)) != nil, let stored = try lookup.vector(id: id)
         else { return }
         try removeFromList(txn, id: id, list: stored.list)

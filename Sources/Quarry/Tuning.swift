@@ -46,7 +46,7 @@ extension Collection {
             let picked = sampleWithoutReplacement(count: ids.count, take: min(sampleSize, ids.count), using: &generator)
             var keys: [String] = []
             var queries: [PreparedQuery] = []
-            var records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+            let records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
             for index in picked {
                 let id = ids[index]
                 guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(id)),

@@ -41,35 +41,68 @@ extension Collection {
     }
 }
 
-/// Finds vector records by internal id inside one read transaction, remembering each
-/// segment's address the first time it is needed.
+/// Segment addresses found in one LMDB snapshot. A search keeps one with its searcher, so later
+/// read transactions that see the same snapshot skip the look-ups (at 1M vectors a top-10 search
+/// rescoring 120 candidates otherwise spends about a seventh of its time finding their segments).
+final class SegmentAddresses {
+    private var snapshot: LMDBSnapshot?
+    /// By segment number; nil where not looked up yet.
+    private var addresses: [UnsafeRawBufferPointer?] = []
+
+    /// Forgets every address unless `snapshot` is the one they were found in (a write
+    /// transaction has none, so its addresses are never kept past it).
+    func use(in snapshot: LMDBSnapshot?) {
+        guard snapshot == nil || snapshot != self.snapshot else { return }
+        self.snapshot = snapshot
+        addresses.removeAll(keepingCapacity: true)
+    }
+
+    subscript(segment: Int) -> UnsafeRawBufferPointer? {
+        get { segment < addresses.count ? addresses[segment] : nil }
+        set {
+            if segment >= addresses.count {
+                addresses.append(contentsOf: repeatElement(nil, count: segment + 1 - addresses.count))
+            }
+            addresses[segment] = newValue
+        }
+    }
+}
+
+/// Finds vector records by internal id inside one transaction, remembering each segment's
+/// address the first time it is needed (in `segments`, which may carry them over from an
+/// earlier read transaction of the same snapshot).
 struct VectorRecords {
     let txn: LMDBReadTransaction
     let database: LMDBDatabase
     let dimension: Int
-    private var segments: [UInt64: UnsafeRawBufferPointer] = [:]
+    private let segments: SegmentAddresses
 
-    init(txn: LMDBReadTransaction, database: LMDBDatabase, dimension: Int) {
+    init(
+        txn: LMDBReadTransaction, database: LMDBDatabase, dimension: Int,
+        segments: SegmentAddresses = SegmentAddresses()
+    ) {
         self.txn = txn
         self.database = database
         self.dimension = dimension
+        self.segments = segments
+        segments.use(in: txn.snapshot)
     }
 
     /// The record of `id`, or nil when no record was ever written for it.
-    mutating func vector(id: UInt64) throws -> StoredVector? {
+    func vector(id: UInt64) throws -> StoredVector? {
         guard let address = try address(id: id) else { return nil }
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
         return StoredVector(bytes: UnsafeRawBufferPointer(start: address, count: recordBytes), dimension: dimension)
     }
 
     /// Where the record of `id` starts in the map, without reading it.
-    mutating func address(id: UInt64) throws -> UnsafeRawPointer? {
-        let segment = id / Collection.vectorsPerSegment
+    func address(id: UInt64) throws -> UnsafeRawPointer? {
+        let segment = Int(id / Collection.vectorsPerSegment)
         let bytes: UnsafeRawBufferPointer
         if let cached = segments[segment] {
             bytes = cached
         } else {
-            guard let found = try txn.get(database, key: BigEndian.u64(segment)) else { return nil }
+            guard let found = try txn.get(database, key: BigEndian.u64(UInt64(segment))) else { return nil }
             segments[segment] = found
             bytes = found
         }

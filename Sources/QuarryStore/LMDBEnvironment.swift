@@ -77,6 +77,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// How many transactions (or other users of the map) of this environment the calling thread
     /// holds: it holds `mapLock` shared while this is above zero.
     private let heldTransactions = ThreadLocalCounter()
+    /// Counts `mdb_env_set_mapsize` calls after opening (each may move the map); written with
+    /// `mapLock` held exclusive, read with it held shared.
+    private var mapGeneration = 0
 
     /// Opens (or with `options.create`, creates) the environment in `directory`.
     ///
@@ -160,7 +163,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     @discardableResult
     public func read<T>(_ body: (LMDBReadTransaction) throws -> T) throws -> T {
         let handle = try beginTransaction(flags: UInt32(MDB_RDONLY), operation: "begin read transaction")
-        let transaction = LMDBReadTransaction(handle: handle, maxKeySize: maxKeySize, directory: directory)
+        let transaction = LMDBReadTransaction(
+            handle: handle, maxKeySize: maxKeySize, directory: directory,
+            snapshot: LMDBSnapshot(transactionID: mdb_txn_id(handle), mapGeneration: mapGeneration))
         defer {
             transaction.finish()
             mdb_txn_abort(handle)
@@ -257,6 +262,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private func resizeMap(to size: Int, operation: String) throws {
         mapLock.lockExclusive()
         defer { mapLock.unlockExclusive() }
+        mapGeneration += 1
         try check(mdb_env_set_mapsize(environment, size), operation)
     }
 

@@ -8,6 +8,17 @@ import CLMDB
     import Darwin
 #endif
 
+/// Which committed state a read-only transaction sees, and where the map was: two read
+/// transactions of one environment with equal snapshots see the same bytes at the same
+/// addresses (no write committed and the map was not moved between them), so addresses found
+/// in one stay valid in the other.
+public struct LMDBSnapshot: Sendable, Equatable {
+    /// The id of the last committed write transaction (`mdb_txn_id`).
+    public let transactionID: Int
+    /// How many times this environment object has remapped the file.
+    public let mapGeneration: Int
+}
+
 /// A read-only snapshot of an environment, handed to `LMDBEnvironment.read`'s closure.
 ///
 /// Valid only inside that closure; so is every buffer it returns, which points straight into the
@@ -18,11 +29,14 @@ public class LMDBReadTransaction {
     private(set) var handle: OpaquePointer?
     let maxKeySize: Int
     let directory: String
+    /// What a read-only transaction sees; nil in a write transaction, whose pages change.
+    public let snapshot: LMDBSnapshot?
 
-    init(handle: OpaquePointer, maxKeySize: Int, directory: String) {
+    init(handle: OpaquePointer, maxKeySize: Int, directory: String, snapshot: LMDBSnapshot? = nil) {
         self.handle = handle
         self.maxKeySize = maxKeySize
         self.directory = directory
+        self.snapshot = snapshot
     }
 
     /// Marks the transaction finished; later calls throw `StoreError.transactionFinished`.

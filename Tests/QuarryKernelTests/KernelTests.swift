@@ -118,6 +118,30 @@ struct KernelTests {
         }
     }
 
+    /// The distance form chunks its calls to the batch kernel: lengths around the chunk size,
+    /// and each distance equal to the maximum minus the batch kernel's score.
+    @Test(arguments: supportedLevels)
+    func asymmetricDistancesMatchScores(level: Int32) {
+        var rng = SplitMix64(seed: 0x4449_5354 + UInt64(level))
+        let codeBytes = 128
+        let nplanes = 6
+        let planes = UnalignedBuffer(random: codeBytes * nplanes, using: &rng)
+        let maximum: Int32 = 20_000
+        for n in [0, 1, 255, 256, 257, 600] {
+            let codes = UnalignedBuffer(random: codeBytes * max(n, 1), using: &rng)
+            var scores = [Int32](repeating: 0, count: max(n, 1))
+            var distances = [UInt16](repeating: 0xBEEF, count: n + 1)
+            atLevel(level) {
+                qk_asymmetric_batch(planes.bytes, Int32(nplanes), 32, codes.bytes, codeBytes, n, &scores)
+                qk_asymmetric_distances_u16(
+                    planes.bytes, Int32(nplanes), 32, maximum, codes.bytes, codeBytes, n, &distances)
+            }
+            let expected = scores.prefix(n).map { UInt16(truncatingIfNeeded: maximum - $0) }
+            #expect(Array(distances.prefix(n)) == expected, "level \(level) n \(n)")
+            #expect(distances[n] == 0xBEEF, "wrote past n at level \(level)")
+        }
+    }
+
     @Test(arguments: supportedLevels)
     func asymmetricAllOnes(level: Int32) {
         for codeBytes in [8, 128, 320] {

@@ -45,6 +45,49 @@ struct PackAndSelectTests {
         }
     }
 
+    // MARK: query planes
+
+    /// Reference: q' = round(q / 2^(8 - bits)) (ties away from zero), clamped, stored as the
+    /// bits of q' + 2^(bits - 1) plane by plane.
+    static func referencePlanes(_ values: [Int8], bits: Int, codeBytes: Int) -> (
+        planes: [UInt8], maximum: Int32, range: Int32
+    ) {
+        let offset = Int32(1 << (bits - 1))
+        var planes = [UInt8](repeating: 0, count: bits * codeBytes)
+        var maximum: Int32 = 0
+        var range: Int32 = 0
+        for (d, value) in values.enumerated() {
+            let rounded = Int32((Double(value) / Double(256 >> bits)).rounded(.toNearestOrAwayFromZero))
+            let q = min(max(rounded, -offset), offset - 1)
+            maximum += max(q, 0)
+            range += abs(q)
+            for plane in 0..<bits where ((q + offset) >> plane) & 1 == 1 {
+                planes[plane * codeBytes + d / 8] |= UInt8(0x80) >> UInt8(d % 8)
+            }
+        }
+        return (planes, maximum, range)
+    }
+
+    @Test func queryPlanesMatchReference() {
+        var rng = SplitMix64(seed: 0x504C_414E)
+        for dims in [1, 9, 64, 1000, 1024] {
+            let codeBytes = (dims + 63) / 64 * 8
+            // Every INT8 value, then random ones: ties and both clamps are all reached.
+            let values = (0..<dims).map {
+                $0 < 256 ? Int8(truncatingIfNeeded: $0) : Int8.random(in: .min ... .max, using: &rng)
+            }
+            for bits in 1...8 {
+                var planes = [UInt8](repeating: 0xFF, count: bits * codeBytes)
+                var maximum: Int32 = -1
+                var range: Int32 = -1
+                qk_query_planes(values, dims, Int32(bits), codeBytes, &planes, &maximum, &range)
+                let expected = Self.referencePlanes(values, bits: bits, codeBytes: codeBytes)
+                #expect(planes == expected.planes, "dims \(dims) bits \(bits)")
+                #expect(maximum == expected.maximum && range == expected.range, "dims \(dims) bits \(bits)")
+            }
+        }
+    }
+
     // MARK: selection
 
     static func select(_ distances: [UInt16], m: Int, maxValue: UInt16) -> [UInt32] {

@@ -77,6 +77,36 @@ struct Dataset {
         }
     }
 
+    /// Searches remember where record segments sit while nothing is committed: an ingest that
+    /// rewrites the segment (appending records to it) must not leave later searches reading the
+    /// old place.
+    @Test func searchesAfterAnIngestReadTheRewrittenSegment() throws {
+        let data = try Dataset(in: directory, count: 1000)
+        let first = directory + "/first.npy"
+        let second = directory + "/second.npy"
+        try writeNPY(
+            path: first, type: .int8, rows: 600, columns: Dataset.dimension,
+            values: Array(data.base.prefix(600 * Dataset.dimension)))
+        try writeNPY(
+            path: second, type: .int8, rows: 400, columns: Dataset.dimension,
+            values: Array(data.base.suffix(400 * Dataset.dimension)))
+        let collection = try makeCollection(listCount: 10)
+        try collection.ingest(vectors: VectorFile(path: first), keys: (0..<600).map(String.init))
+        for row in [3, 300, 599] {
+            let hits = try collection.search(
+                collection.prepare(int8: data.row(row)), k: 1, nprobe: 10, oversample: 1000)
+            #expect(hits.first?.key == String(row))
+        }
+        try collection.ingest(vectors: VectorFile(path: second), keys: (600..<1000).map(String.init))
+        for row in [3, 300, 599, 600, 999] {
+            let query = try collection.prepare(int8: data.row(row))
+            let hits = try collection.search(query, k: 5, nprobe: 10, oversample: 1000)
+            #expect(hits.first?.key == String(row))
+            #expect(abs((hits.first?.score ?? 0) - 1) < 1e-5)
+            #expect(hits.map(\.key) == (try collection.exactSearch(query, k: 5)).map(\.key))
+        }
+    }
+
     @Test func batchedAndSplitSearchesEqualOneByOne() throws {
         // Over LMDB: the batch is split between threads, each with its own read transaction.
         let data = try Dataset(in: directory)

@@ -32,6 +32,13 @@ void qk_pack_signs_i8(const int8_t *values, size_t dims, uint8_t *out);
 /// Same for float values (bit = 1 when value >= 0).
 void qk_pack_signs_f32(const float *values, size_t dims, uint8_t *out);
 
+/// Rounds an INT8 query to `bits` bits a dimension (q' = round(q / 2^(8 - bits)), ties away from
+/// zero, clamped to -2^(bits-1)...2^(bits-1) - 1) and writes the unsigned values q' + 2^(bits-1)
+/// as `bits` planes of `code_bytes` bytes (least significant first, packed like the codes).
+/// `maximum` receives the sum of the positive q' and `range` the sum of |q'|.
+void qk_query_planes(const int8_t *values, size_t dims, int bits, size_t code_bytes, uint8_t *planes,
+                     int32_t *maximum, int32_t *range);
+
 /// Hamming distances of one query code against `n` contiguous codes of `code_bytes` bytes each.
 /// `code_bytes` is a multiple of 8. Pointers need no particular alignment.
 void qk_hamming_batch(const uint8_t *query, const uint8_t *codes, size_t code_bytes, size_t n,
@@ -43,6 +50,11 @@ void qk_hamming_batch(const uint8_t *query, const uint8_t *codes, size_t code_by
 /// Higher is more similar.
 void qk_asymmetric_batch(const uint8_t *planes, int nplanes, int32_t offset, const uint8_t *codes,
                          size_t code_bytes, size_t n, int32_t *out);
+
+/// The same scores as distances: out[i] = (uint16_t)(maximum - score_i), maximum being the
+/// largest score any code can reach (so distances run from 0, nearest, upwards).
+void qk_asymmetric_distances_u16(const uint8_t *planes, int nplanes, int32_t offset, int32_t maximum,
+                                 const uint8_t *codes, size_t code_bytes, size_t n, uint16_t *out);
 
 /// Dot product of two INT8 vectors.
 int32_t qk_dot_i8(const int8_t *a, const int8_t *b, size_t dims);

@@ -49,11 +49,12 @@ public final class Collection: @unchecked Sendable {
     private var centroidState: [Float]
     private var idleSearchers: [SearchSlot] = []
 
-    /// A searcher with the record-segment addresses its searches found (kept while the
-    /// collection's snapshot stays the same). One search uses a slot at a time.
+    /// A searcher with the record segments and posting-list blocks its searches found (kept
+    /// while the collection's snapshot stays the same). One search uses a slot at a time.
     final class SearchSlot {
         let searcher: IVFSearcher
         let segments = SegmentAddresses()
+        let listBlocks = SnapshotMemo<[IVFBlock]>()
         init(_ searcher: IVFSearcher) { self.searcher = searcher }
     }
 
@@ -435,15 +436,18 @@ final class LMDBIVFStorage: IVFStorage {
     let databases: Collection.Databases
     let dimension: Int
     private let records: VectorRecords
+    /// Blocks of the lists read so far, when a search slot keeps them between transactions.
+    private let listBlocks: SnapshotMemo<[IVFBlock]>?
 
     init(txn: LMDBReadTransaction, databases: Collection.Databases, dimension: Int) {
         self.txn = txn
         self.databases = databases
         self.dimension = dimension
         records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+        listBlocks = nil
     }
 
-    /// Storage for a search with `slot`'s searcher, reusing the segment addresses it found in
+    /// Storage for a search with `slot`'s searcher, reusing the segments and blocks it found in
     /// earlier transactions of the same snapshot.
     init(txn: LMDBReadTransaction, databases: Collection.Databases, slot: Collection.SearchSlot) {
         self.txn = txn
@@ -451,17 +455,26 @@ final class LMDBIVFStorage: IVFStorage {
         dimension = slot.searcher.dimension
         records = VectorRecords(
             txn: txn, database: databases.vectors, dimension: dimension, segments: slot.segments)
+        slot.listBlocks.use(in: txn.snapshot)
+        listBlocks = slot.listBlocks
     }
 
     func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {
+        if let known = listBlocks?[list] {
+            for block in known { try body(block) }
+            return
+        }
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
+        var found: [IVFBlock] = []
         try txn.forEach(databases.lists, prefix: BigEndian.u32(UInt32(list))) { _, value in
             guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
                 throw QuarryError.invalidArgument("posting list \(list) holds a malformed block")
             }
-            try body(block)
+            found.append(block)
             return true
         }
+        listBlocks?[list] = found
+        for block in found { try body(block) }
     }
 
     func vector(id: UInt64) throws -> StoredVector? { try records.vector(id: id) }

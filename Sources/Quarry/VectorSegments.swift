@@ -41,32 +41,37 @@ extension Collection {
     }
 }
 
-/// Segment addresses found in one LMDB snapshot. A search keeps one with its searcher, so later
-/// read transactions that see the same snapshot skip the look-ups (at 1M vectors a top-10 search
-/// rescoring 120 candidates otherwise spends about a seventh of its time finding their segments).
-final class SegmentAddresses {
+/// Values found by number (a record segment's address, a posting list's blocks) in one LMDB
+/// snapshot. A search keeps these with its searcher, so later read transactions that see the
+/// same snapshot skip the look-ups: at 1M vectors a top-10 search otherwise spends about a
+/// seventh of its time finding the segments of the 120 candidates it rescores, and a twentieth
+/// walking the B-tree to its six lists.
+final class SnapshotMemo<Value> {
     private var snapshot: LMDBSnapshot?
-    /// By segment number; nil where not looked up yet.
-    private var addresses: [UnsafeRawBufferPointer?] = []
+    /// By number; nil where not looked up yet.
+    private var values: [Value?] = []
 
-    /// Forgets every address unless `snapshot` is the one they were found in (a write
-    /// transaction has none, so its addresses are never kept past it).
+    /// Forgets every value unless `snapshot` is the one they were found in (a write
+    /// transaction has none, so what it finds is never kept past it).
     func use(in snapshot: LMDBSnapshot?) {
         guard snapshot == nil || snapshot != self.snapshot else { return }
         self.snapshot = snapshot
-        addresses.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
     }
 
-    subscript(segment: Int) -> UnsafeRawBufferPointer? {
-        get { segment < addresses.count ? addresses[segment] : nil }
+    subscript(number: Int) -> Value? {
+        get { number < values.count ? values[number] : nil }
         set {
-            if segment >= addresses.count {
-                addresses.append(contentsOf: repeatElement(nil, count: segment + 1 - addresses.count))
+            if number >= values.count {
+                values.append(contentsOf: repeatElement(nil, count: number + 1 - values.count))
             }
-            addresses[segment] = newValue
+            values[number] = newValue
         }
     }
 }
+
+/// Where each record segment starts in the map.
+typealias SegmentAddresses = SnapshotMemo<UnsafeRawBufferPointer>
 
 /// Finds vector records by internal id inside one transaction, remembering each segment's
 /// address the first time it is needed (in `segments`, which may carry them over from an

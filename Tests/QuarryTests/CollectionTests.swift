@@ -77,10 +77,10 @@ struct Dataset {
         }
     }
 
-    /// Searches remember where record segments sit while nothing is committed: an ingest that
-    /// rewrites the segment (appending records to it) must not leave later searches reading the
-    /// old place.
-    @Test func searchesAfterAnIngestReadTheRewrittenSegment() throws {
+    /// Searches remember where record segments and list blocks sit while nothing is committed:
+    /// an ingest that rewrites them (appending records and codes) must not leave later searches
+    /// reading the old places.
+    @Test func searchesAfterAnIngestReadTheRewrittenListsAndSegments() throws {
         let data = try Dataset(in: directory, count: 1000)
         let first = directory + "/first.npy"
         let second = directory + "/second.npy"

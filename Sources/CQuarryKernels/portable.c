@@ -27,10 +27,9 @@ void qk_query_planes(const int8_t *values, size_t dims, int bits, size_t code_by
     int32_t half = shift == 0 ? 0 : 1 << (shift - 1);
     int32_t offset = 1 << (bits - 1);
     int32_t highest = 0, span = 0;
-    size_t used_bytes = (dims + 7) / 8;
     for (size_t b = 0; b < code_bytes; b++) {
-        uint8_t unsigned_values[8] = {0};
-        for (size_t j = 0; j < 8 && b < used_bytes; j++) {
+        uint8_t unsigned_values[8] = {0}; /* dimensions past `dims` stay 0 in every plane */
+        for (size_t j = 0; j < 8; j++) {
             size_t d = b * 8 + j;
             if (d >= dims) break;
             int32_t v = values[d];
@@ -45,8 +44,8 @@ void qk_query_planes(const int8_t *values, size_t dims, int bits, size_t code_by
         uint64_t word;
         memcpy(&word, unsigned_values, 8);
         for (int p = 0; p < bits; p++) {
-            // Bit p of each of the 8 bytes, gathered into one byte with byte j at bit 7 - j:
-            // byte j's bit sits at 8j, and the multiplier moves it to 63 - j without carries.
+            /* Bit p of each of the 8 bytes, gathered into one byte with byte j at bit 7 - j:
+             * byte j's bit sits at 8j, and the multiplier moves it to 63 - j without carries. */
             uint64_t lows = (word >> p) & 0x0101010101010101ull;
             planes[(size_t)p * code_bytes + b] = (uint8_t)((lows * 0x8040201008040201ull) >> 56);
         }

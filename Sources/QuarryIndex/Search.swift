@@ -269,7 +269,7 @@ public final class IVFSearcher {
     /// With many lists, scoring every float centroid would stream megabytes per query (4,000
     /// lists × 1,024 dimensions = 16 MB); instead the Hamming distance between the query's and
     /// the centroids' sign bits picks a shortlist of `shortlistSize(count)`, scored exactly at
-    /// INT8. (Scoring the shortlist's sign bits with 2-bit query planes instead measured the same
+    /// INT8. (Scoring the centroids' sign bits with 2-bit query planes instead measured the same
     /// recall at k = 10 and within 0.001 at k = 1000, at twice the cost.)
     public func nearestLists(to query: PreparedQuery, count: Int) -> [Int] {
         let take = min(count, listCount)

@@ -439,24 +439,26 @@ final class LMDBIVFStorage: IVFStorage {
     /// Blocks of the lists read so far, when a search slot keeps them between transactions.
     private let listBlocks: SnapshotMemo<[IVFBlock]>?
 
-    init(txn: LMDBReadTransaction, databases: Collection.Databases, dimension: Int) {
+    /// Storage for one transaction; with `segments` and `listBlocks`, what earlier transactions
+    /// of the same snapshot found is reused and what this one finds is kept.
+    init(
+        txn: LMDBReadTransaction, databases: Collection.Databases, dimension: Int,
+        segments: SegmentAddresses = SegmentAddresses(), listBlocks: SnapshotMemo<[IVFBlock]>? = nil
+    ) {
         self.txn = txn
         self.databases = databases
         self.dimension = dimension
-        records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
-        listBlocks = nil
+        records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension, segments: segments)
+        listBlocks?.use(in: txn.snapshot)
+        self.listBlocks = listBlocks
     }
 
     /// Storage for a search with `slot`'s searcher, reusing the segments and blocks it found in
     /// earlier transactions of the same snapshot.
-    init(txn: LMDBReadTransaction, databases: Collection.Databases, slot: Collection.SearchSlot) {
-        self.txn = txn
-        self.databases = databases
-        dimension = slot.searcher.dimension
-        records = VectorRecords(
-            txn: txn, database: databases.vectors, dimension: dimension, segments: slot.segments)
-        slot.listBlocks.use(in: txn.snapshot)
-        listBlocks = slot.listBlocks
+    convenience init(txn: LMDBReadTransaction, databases: Collection.Databases, slot: Collection.SearchSlot) {
+        self.init(
+            txn: txn, databases: databases, dimension: slot.searcher.dimension, segments: slot.segments,
+            listBlocks: slot.listBlocks)
     }
 
     func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {

@@ -57,7 +57,7 @@ struct RemoteEmbedderOptions: ParsableArguments {
     static func connect(_ settings: RemoteEmbedderSettings, tokenizerPath: String?) throws -> RemoteEmbedder {
         guard let tokenizerPath else {
             throw ValidationError(
-                "an embedding server needs the model's tokenizer to size chunks: pass --tokenizer MODEL_DIR or tokenizer.json"
+                "an embedding server needs its model's tokenizer (it sizes chunks and requests): pass --tokenizer MODEL_DIR or tokenizer.json"
             )
         }
         return try RemoteEmbedder(

@@ -189,3 +189,29 @@ import Testing
         }
     }
 }
+
+/// A short run of the hostile-client harness against the debug `quarry serve` binary (the full
+/// run: `python3 scripts/harness/hostile_client.py --requests 20000`).
+@Suite struct HostileClientHarnessTests {
+    @Test func aShortHostileRunLeavesTheServerHealthyAndLosesNothing() throws {
+        let binary = repositoryRoot.appendingPathComponent(".build/debug/quarry").path
+        #expect(FileManager.default.isExecutableFile(atPath: binary), "build the quarry product first")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", repositoryRoot.appendingPathComponent("scripts/harness/hostile_client.py").path,
+            "--binary", binary, "--model", miniLMPath, "--requests", "120", "--documents", "8", "--seed", "7",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text.suffix(2000))")
+        let summary = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        #expect(summary?["requests"] as? Int == 120)
+        #expect(summary?["seeded_documents_intact"] as? Int == 8)
+        #expect((summary?["failures"] as? [Any])?.isEmpty == true)
+    }
+}

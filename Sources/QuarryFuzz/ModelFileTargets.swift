@@ -38,17 +38,3 @@ extension FuzzTarget {
         }
     }
 }
-
-/// An input a decoder that returns nil (rather than throwing) did not accept.
-struct Rejected: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A property a target checks beyond "does not crash"; the runner counts it as an outcome
-/// and the short runs in the tests fail on it.
-struct FuzzFinding: Error, CustomStringConvertible {
-    static let prefix = "finding: "
-    let description: String
-    init(_ description: String) { self.description = Self.prefix + description }
-}

@@ -85,6 +85,19 @@ import Testing
         #expect(try loadError(tokenizerJSON: json)?.contains("max_input_chars_per_word") == true)
     }
 
+    @Test func aCRLFVocabularyReadsLikeAnLFOne() throws {
+        // Found by the tokenizer-vocab fuzz target's seeds: a CRLF file was one long line.
+        let words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "##s"]
+        var tokenizers: [WordPieceTokenizer] = []
+        for separator in ["\n", "\r\n"] {
+            let file = try temporaryDirectory().appendingPathComponent("vocab.txt")
+            try Data((words.joined(separator: separator) + separator).utf8).write(to: file)
+            tokenizers.append(try WordPieceTokenizer(vocabularyFile: file))
+        }
+        #expect(tokenizers[0].encode("hellos hello") == [4, 5, 4])
+        #expect(tokenizers[1].encode("hellos hello") == tokenizers[0].encode("hellos hello"))
+    }
+
     @Test func aNegativeTiktokenRankIsAnError() throws {
         let directory = try temporaryDirectory()
         let lines = (0..<256).map { "\(Data([UInt8($0)]).base64EncodedString()) \($0 == 7 ? -7 : $0)" }

@@ -44,6 +44,13 @@ import Testing
         #expect(try firstError(wet(contentLength: "4", body: "page"), name: "exact.wet") == nil)
     }
 
+    @Test func aWETRecordWithAnEmptyTargetURIIsAnError() throws {
+        // Found by the crawl-wet fuzz target: it became a document with an empty key.
+        let text = "WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI:\r\nContent-Length: 4\r\n\r\npage\r\n\r\n"
+        let error = try firstError(text, name: "empty-uri.wet")
+        #expect(error?.contains("WARC-Target-URI is empty") == true, "\(error ?? "no error")")
+    }
+
     @Test func anOverlongJSONLineNamesTheLine() throws {
         let long = #"{"id": "b", "text": ""# + String(repeating: "x", count: 5000) + "\"}"
         let text = #"{"id": "a", "text": "fine"}"# + "\n" + long + "\n"

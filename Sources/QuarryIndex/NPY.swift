@@ -91,6 +91,10 @@ public final class NPYMatrix: @unchecked Sendable {
         default:
             throw VectorFileError(path, "unsupported .npy format version \(major)")
         }
+        // numpy itself refuses headers over 10,000 bytes unless told otherwise.
+        guard headerLength <= 1 << 20 else {
+            throw VectorFileError(path, ".npy header of \(headerLength) bytes is over the limit of 1 MiB")
+        }
         guard data.count >= headerStart + headerLength,
             let header = String(
                 data: data.subdata(in: headerStart..<headerStart + headerLength), encoding: .utf8)

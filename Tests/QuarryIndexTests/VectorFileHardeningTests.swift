@@ -31,6 +31,12 @@ import Testing
         #expect(problem(npy(header: product))?.contains("too large") == true)
     }
 
+    @Test func aHeaderOverTheLimitIsAnError() {
+        // Version 2: a four-byte header length, here 2^31.
+        let bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [2, 0, 0, 0, 0, 0x80] + Array("{}".utf8)
+        #expect(problem(Data(bytes))?.contains("over the limit") == true)
+    }
+
     @Test func rowsOfNoElementsAreAnError() {
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 0), }"
         #expect(problem(npy(header: header))?.contains("no elements") == true)

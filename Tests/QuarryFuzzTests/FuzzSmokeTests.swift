@@ -16,8 +16,8 @@ import Testing
         #expect(!seeds.isEmpty, "target \(name) has no seed corpus")
         let crashes = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-fuzz-crashes")
         let runner = FuzzRunner(target: target, seed: 12, crashDirectory: crashes)
-        let report = try runner.run(seeds: seeds, executions: seeds.count + 1000)
-        #expect(report.executions == seeds.count + 1000)
+        let report = try runner.run(seeds: seeds, executions: seeds.count + 2000)
+        #expect(report.executions == seeds.count + 2000)
         #expect(report.findings.isEmpty, "\(report.findings)")
         // The seeds reach the parser's accepting path, so mutations start from valid inputs.
         #expect(report.acceptedSeeds > 0, "no seed of \(name) is accepted")

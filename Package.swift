@@ -17,6 +17,8 @@ let package = Package(
         // full-Foundation form coding.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Hummingbird's own HTTP/1 parser: the server names its errors (malformed requests are 400).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,21 +30,23 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CQuarryKernels", cSettings: optimizedC),
+        .target(name: "QuarryBase"),
         // The search's scratch buffers are class properties read and written per code; their dynamic
         // exclusivity checks cost about 5% of a top-10 search. Each searcher is used by one
         // thread at a time (its documented contract), so the checks are left to debug builds.
         .target(
-            name: "QuarryIndex", dependencies: ["CQuarryKernels", "CBLAS"],
+            name: "QuarryIndex", dependencies: ["QuarryBase", "CQuarryKernels", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
-        .target(name: "QuarryStore", dependencies: ["CLMDB", "CZstd", "CZlib"]),
-        .target(name: "QuarryEmbed", dependencies: ["CBLAS", "CQuarryKernels", "QuarryIndex"]),
-        .target(name: "Quarry", dependencies: ["QuarryIndex", "QuarryStore", "QuarryEmbed"]),
+        .target(name: "QuarryStore", dependencies: ["QuarryBase", "CLMDB", "CZstd", "CZlib"]),
+        .target(name: "QuarryEmbed", dependencies: ["QuarryBase", "CBLAS", "CQuarryKernels", "QuarryIndex"]),
+        .target(name: "Quarry", dependencies: ["QuarryBase", "QuarryIndex", "QuarryStore", "QuarryEmbed"]),
         .target(
             name: "QuarryServer",
             dependencies: [
                 "Quarry", "QuarryEmbed", "QuarryIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .executableTarget(
             name: "QuarryCLI",

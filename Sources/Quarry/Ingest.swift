@@ -46,6 +46,7 @@ extension Collection {
     public func ingest(vectors file: VectorFile, keys: [String]? = nil, options: IngestOptions = .init())
         throws -> IngestReport
     {
+        try options.validate()
         writerLock.lock()
         defer { writerLock.unlock() }
         var manifest = self.manifest
@@ -181,7 +182,7 @@ extension Collection {
         if let existing = manifest.quantization {
             if let requested, requested != (existing == .tanh ? .tanh : .calibrated) {
                 throw QuarryError.invalidArgument(
-                    "the collection quantizes with \(existing == .tanh ? "tanh" : "calibrated"); --quantize \(requested.rawValue) would mix scales"
+                    "the collection quantizes with \(existing == .tanh ? "tanh" : "calibrated"); quantizing with \(requested.rawValue) would mix scales"
                 )
             }
             return existing
@@ -280,7 +281,8 @@ extension Collection {
         let dimension = manifest.dimension
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var result = BatchResult()
-        var nextID = try txn.get(databases.meta, key: Self.nextIDKey).map { BigEndian.readU64(from: $0, at: 0) } ?? 0
+        var nextID =
+            try txn.get(databases.meta, key: Self.nextIDKey).map { try BigEndian.readU64(from: $0, at: 0) } ?? 0
         let firstID = nextID
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
         var records: [UInt8] = []
@@ -290,7 +292,8 @@ extension Collection {
             for r in 0..<rows {
                 let key = keyAt(r)
                 let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
-                if let existing = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) {
+                if let existing = try txn.get(databases.keys, key: key).map({ try BigEndian.readU64(from: $0, at: 0) })
+                {
                     let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
                     if let stored = try lookup.vector(id: existing),
                         memcmp(stored.values, vector.baseAddress!, dimension) == 0
@@ -337,11 +340,11 @@ extension Collection {
         var blocks: [(UInt32, [UInt64], [UInt8])] = []
         try txn.forEach(databases.lists, prefix: BigEndian.u32(list)) { key, value in
             guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
-                throw QuarryError.notACollection(path: path, reason: "posting list \(list) holds a malformed block")
+                throw QuarryError.corrupt(path: path, reason: "posting list \(list) holds a malformed block")
             }
             let ids = (0..<block.count).map(block.id(at:))
             let codes = [UInt8](UnsafeRawBufferPointer(start: block.codes, count: block.count * codeBytes))
-            blocks.append((BigEndian.readU32(from: key, at: 4), ids, codes))
+            blocks.append((try BigEndian.readU32(from: key, at: 4), ids, codes))
             return true
         }
         return blocks
@@ -382,7 +385,7 @@ extension Collection {
         else { return }
         try removeFromList(txn, id: id, list: stored.list)
         if let second = try txn.get(databases.spills, key: BigEndian.u64(id)) {
-            try removeFromList(txn, id: id, list: BigEndian.readU32(from: second, at: 0))
+            try removeFromList(txn, id: id, list: try BigEndian.readU32(from: second, at: 0))
             try txn.delete(databases.spills, key: BigEndian.u64(id))
         }
         // The record stays in its segment, unreachable: no list, key or id-key refers to it.
@@ -394,7 +397,7 @@ extension Collection {
         let codeBytes = IVFLayout.codeBytes(dimension: manifest.dimension)
         var blocks = try readBlocks(txn, list: list)
         guard let blockIndex = blocks.firstIndex(where: { $0.ids.contains(id) }), var tail = blocks.last else {
-            throw QuarryError.notACollection(path: path, reason: "vector \(id) is missing from posting list \(list)")
+            throw QuarryError.corrupt(path: path, reason: "vector \(id) is missing from posting list \(list)")
         }
         let slot = blocks[blockIndex].ids.firstIndex(of: id)!
         let lastID = tail.ids.removeLast()

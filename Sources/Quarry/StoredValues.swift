@@ -7,7 +7,8 @@ import QuarryStore
 
 extension CollectionManifest {
     /// The manifest stored as `bytes`, with every field in the range the engine works with.
-    /// Throws `QuarryError.notACollection` (naming `path`) otherwise. The schema version is
+    /// Throws `QuarryError.notACollection` for what is no manifest and `QuarryError.corrupt`
+    /// for one with a field out of range (both naming `path`). The schema version is
     /// left to the caller, which reports a different one as such.
     public static func decodeStored(_ bytes: UnsafeRawBufferPointer, path: String) throws -> CollectionManifest {
         guard let manifest = try? JSONDecoder().decode(CollectionManifest.self, from: Data(bytes)),
@@ -16,14 +17,17 @@ extension CollectionManifest {
             throw QuarryError.notACollection(path: path, reason: "its manifest is not a Quarry manifest")
         }
         if let problem = manifest.fieldProblem() {
-            throw QuarryError.notACollection(path: path, reason: "its manifest is damaged: \(problem)")
+            throw QuarryError.corrupt(path: path, reason: "its manifest is damaged: \(problem)")
         }
         return manifest
     }
 
     /// The first field outside its range, described; nil when every field is usable.
     func fieldProblem() -> String? {
-        if !(1...65_536).contains(dimension) { return "dimension \(dimension) is not in 1...65536" }
+        if !(1...Limits.maxDimension).contains(dimension) {
+            return "dimension \(dimension) is not in 1...\(Limits.maxDimension)"
+        }
+        if listCount > Limits.maxListCount { return "list count \(listCount) is over \(Limits.maxListCount)" }
         if listCount < 0 { return "list count \(listCount) is negative" }
         if trainingSize < 0 { return "training size \(trainingSize) is negative" }
         if let requestedListCount, requestedListCount <= 0 {
@@ -39,24 +43,28 @@ extension CollectionManifest {
         if let defaultProbeCount, defaultProbeCount <= 0 {
             return "default probe count \(defaultProbeCount) is not positive"
         }
-        if let defaultOversample, !defaultOversample.isFinite || defaultOversample < 1 || defaultOversample > 1e6 {
-            return "default oversample \(defaultOversample) is not in 1...1000000"
+        if let defaultOversample, !defaultOversample.isFinite || !(1...Limits.maxOversample).contains(defaultOversample)
+        {
+            return "default oversample \(defaultOversample) is not in 1...\(Limits.maxOversample)"
         }
         return nil
     }
 }
 
 extension StoredDocument {
-    /// The document stored as `bytes` (a zstd frame of JSON); throws `StoreError.corruptData`
-    /// when the frame does not decode and `QuarryError.invalidRecord` when its JSON is not a
-    /// document. Chunk ranges are not trusted (`chunkText` clamps them).
-    public static func decodeStored(_ bytes: UnsafeRawBufferPointer, key: String) throws -> StoredDocument {
+    /// The document stored as `bytes` (a zstd frame of JSON) under `key` in the collection at
+    /// `path`; throws `StoreError.corruptData` when the frame does not decode and
+    /// `QuarryError.corrupt` when its JSON is not a document. Chunk ranges are not trusted
+    /// (`chunkText` clamps them).
+    public static func decodeStored(_ bytes: UnsafeRawBufferPointer, key: String, path: String) throws
+        -> StoredDocument
+    {
         let json = try Zstd.decompress(bytes)
         do {
             return try JSONDecoder().decode(StoredDocument.self, from: Data(json))
         } catch {
-            throw QuarryError.invalidRecord(
-                source: "the stored document '\(key)'", reason: "its JSON is not a document")
+            throw QuarryError.corrupt(
+                path: path, reason: "the record of document '\(QuarryError.abbreviated(key))' is not a document")
         }
     }
 }

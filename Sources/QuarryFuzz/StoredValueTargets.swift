@@ -41,7 +41,7 @@ extension FuzzTarget {
         ) {
             data, _ in
             let frame = try Zstd.compress([UInt8](data), level: 1)
-            let document = try frame.withUnsafeBytes { try StoredDocument.decodeStored($0, key: "fuzz") }
+            let document = try frame.withUnsafeBytes { try StoredDocument.decodeStored($0, key: "fuzz", path: "fuzz") }
             for index in -1...document.chunks.count { _ = document.chunkText(index) }
         },
         FuzzTarget("zstd-frame", "raw zstd frames (Zstd.decompress, size limit 1 MiB)") { data, _ in

@@ -34,14 +34,14 @@ import Testing
 
     @Test func aDocumentThatIsNotOneIsAnError() throws {
         let frame = try Zstd.compress(Array(#"{"key": "a", "text": "x", "chunks": [[0, 99]], "fingerprint": ""}"#.utf8))
-        let document = try frame.withUnsafeBytes { try StoredDocument.decodeStored($0, key: "a") }
+        let document = try frame.withUnsafeBytes { try StoredDocument.decodeStored($0, key: "a", path: "c") }
         #expect(document.chunkText(0) == "x")
         let notADocument = try Zstd.compress(Array(#"{"key": 5}"#.utf8))
         #expect(throws: QuarryError.self) {
-            _ = try notADocument.withUnsafeBytes { try StoredDocument.decodeStored($0, key: "a") }
+            _ = try notADocument.withUnsafeBytes { try StoredDocument.decodeStored($0, key: "a", path: "c") }
         }
         #expect(throws: StoreError.self) {
-            _ = try Array("not zstd".utf8).withUnsafeBytes { try StoredDocument.decodeStored($0, key: "a") }
+            _ = try Array("not zstd".utf8).withUnsafeBytes { try StoredDocument.decodeStored($0, key: "a", path: "c") }
         }
     }
 }

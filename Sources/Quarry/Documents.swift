@@ -146,7 +146,18 @@ public struct DocumentIngestOptions: Sendable {
     public var trainingBatchSize = 4096
     /// Settings for training the coarse quantizer on the first batch.
     public var vectorOptions = IngestOptions()
+    /// Receives the running figures as chunks are embedded and batches committed.
+    public var embeddingProgress: (@Sendable (DocumentIngestProgress) -> Void)?
     public init() {}
+}
+
+/// How far a document ingest has come, reported while it embeds.
+public struct DocumentIngestProgress: Sendable {
+    /// Documents read and done (committed, or unchanged and skipped), counting the embedded
+    /// share of the batch in hand.
+    public var documents: Double
+    /// Tokens embedded so far.
+    public var tokens: Int
 }
 
 /// What a document ingest did.
@@ -188,7 +199,7 @@ extension Collection {
     /// the ingest with an error naming it, leaving earlier batches committed.
     @discardableResult
     public func ingestDocuments(
-        from reader: CrawlRecordReader, embedder: Embedder, modelPath: String,
+        from reader: CrawlRecordReader, embedder: any TextEmbedding, modelPath: String,
         options: DocumentIngestOptions = .init()
     ) throws -> DocumentIngestReport {
         try ingestDocuments(
@@ -198,7 +209,8 @@ extension Collection {
     /// Embeds and indexes in-memory crawl records (e.g. a request body), as `ingestDocuments(from:)`.
     @discardableResult
     public func ingestDocuments(
-        _ records: [CrawlRecord], embedder: Embedder, modelPath: String, options: DocumentIngestOptions = .init()
+        _ records: [CrawlRecord], embedder: any TextEmbedding, modelPath: String,
+        options: DocumentIngestOptions = .init()
     ) throws -> DocumentIngestReport {
         var iterator = records.makeIterator()
         return try ingestDocuments(
@@ -207,7 +219,7 @@ extension Collection {
     }
 
     private func ingestDocuments(
-        source: String, next: () throws -> CrawlRecord?, embedder: Embedder, modelPath: String,
+        source: String, next: () throws -> CrawlRecord?, embedder: any TextEmbedding, modelPath: String,
         options: DocumentIngestOptions
     ) throws -> DocumentIngestReport {
         try options.validate()
@@ -287,7 +299,15 @@ extension Collection {
             guard !changed.isEmpty else { continue }
 
             let embedStarted = clock.now
-            let vectors = try embedChunks(changed.map(\.document), embedder: embedder, lateChunking: lateChunking)
+            let documentsBefore = Double(report.documents - changed.count)
+            let tokensBefore = report.tokens
+            let vectors = try embedChunks(changed.map(\.document), embedder: embedder, lateChunking: lateChunking) {
+                step in
+                options.embeddingProgress?(
+                    DocumentIngestProgress(
+                        documents: documentsBefore + Double(changed.count) * Double(step.sequencesDone)
+                            / Double(max(1, step.sequenceCount)), tokens: tokensBefore + step.tokensDone))
+            }
             report.embedSeconds += (clock.now - embedStarted).seconds
             report.tokens += vectors.tokens
 
@@ -308,7 +328,7 @@ extension Collection {
                 // pplx-embed's models are trained for tanh-INT8; other models' normalised
                 // vectors need a scale measured on their own values.
                 manifest.quantization =
-                    embedder.modelType == .qwen3
+                    embedder.architecture == .qwen3
                     ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats)
             }
             manifest.model = modelPath
@@ -397,11 +417,15 @@ extension Collection {
     }
 
     /// One float vector per chunk of every document, in order.
-    private func embedChunks(_ documents: [StoredDocument], embedder: Embedder, lateChunking: Bool) throws -> (
-        values: [Float], tokens: Int
-    ) {
+    private func embedChunks(
+        _ documents: [StoredDocument], embedder: any TextEmbedding, lateChunking: Bool,
+        progress: @escaping (EmbeddingProgress) -> Void
+    ) throws -> (values: [Float], tokens: Int) {
         var tokens = 0
-        let counter: (EmbeddingProgress) -> Void = { tokens = $0.tokensDone }
+        let counter: (EmbeddingProgress) -> Void = { step in
+            tokens = step.tokensDone
+            progress(step)
+        }
         let vectors: [[Float]]
         if lateChunking {
             let chunkTexts = documents.map { document in
@@ -562,7 +586,7 @@ extension Collection {
 extension Collection {
     /// Embeds a text query with `embedder` (truncated to the collection's dimensions, as
     /// Matryoshka models allow) and prepares it like the collection's vectors.
-    public func prepare(text: String, embedder: Embedder) throws -> PreparedQuery {
+    public func prepare(text: String, embedder: any TextEmbedding) throws -> PreparedQuery {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw QuarryError.invalidArgument("the query text is empty")
         }

@@ -43,6 +43,9 @@ struct IngestCommand: ParsableCommand {
     var quantize: String?
     @Option(help: "Crawl records: JSONL or WET, plain, .gz or .zst.") var docs: String?
     @Option(help: "The embedding model directory (config.json, tokenizer, *.safetensors).") var model: String?
+    @OptionGroup var remote: RemoteEmbedderOptions
+    @Option(help: "With --embedder: the model directory or tokenizer.json whose tokenizer sizes the chunks.")
+    var tokenizer: String?
     @Option(help: "Tokens per chunk (default: the model's window, at most 256).") var chunkTokens: Int?
     @Option(help: "Tokens shared by consecutive chunks.") var overlap: Int = 32
     @Option(help: "Late chunking: embed a document's chunks together (default: for models named *context*).")
@@ -92,10 +95,22 @@ struct IngestCommand: ParsableCommand {
         let started = clock.now
         let reader = try CrawlRecordReader(path: docs)
         let existing = FileManager.default.fileExists(atPath: directory + "/data.mdb")
-        let modelPath = try existing ? Collection.open(at: directory).modelPath(override: model) : model
-        guard let modelPath else { throw ValidationError("--docs needs --model DIR for a new collection") }
-        let resolvedModel = URL(fileURLWithPath: modelPath).standardizedFileURL.path
-        let embedder = try Embedder(modelDirectory: URL(fileURLWithPath: resolvedModel))
+        let recorded = existing ? try Collection.open(at: directory).manifest.model : nil
+        let embedder: any TextEmbedding
+        let resolvedModel: String
+        // Re-running an ingest that embedded remotely needs no --embedder again.
+        let recordedRemote = try model == nil ? recorded.flatMap(remote.settings(recorded:)) : nil
+        if let settings = try remote.settings() ?? recordedRemote {
+            embedder = try RemoteEmbedderOptions.connect(settings, tokenizerPath: tokenizer ?? model)
+            resolvedModel = settings.identity
+        } else {
+            let modelPath = try existing ? Collection.open(at: directory).modelPath(override: model) : model
+            guard let modelPath else {
+                throw ValidationError("--docs needs --model DIR or --embedder URL for a new collection")
+            }
+            resolvedModel = URL(fileURLWithPath: modelPath).standardizedFileURL.path
+            embedder = try Embedder(modelDirectory: URL(fileURLWithPath: resolvedModel))
+        }
         let collection =
             existing
             ? try Collection.open(at: directory) : try Collection.create(at: directory, dimension: embedder.dimension)
@@ -109,6 +124,8 @@ struct IngestCommand: ParsableCommand {
             documentOptions.trainingBatchSize = trainingDocuments
         }
         documentOptions.vectorOptions = options
+        let meter = IngestProgressMeter(totalDocuments: try countRecords(docs))
+        documentOptions.embeddingProgress = { meter.report($0) }
         let report = try collection.ingestDocuments(
             from: reader, embedder: embedder, modelPath: resolvedModel, options: documentOptions)
         let seconds = (clock.now - started).milliseconds / 1000
@@ -147,6 +164,8 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "A text query, embedded with the collection's model.") var text: String?
     @Option(help: "The embedding model directory (default: the one recorded in the collection).")
     var model: String?
+    @Option(help: "For a collection embedded by an embedding server: the model directory or tokenizer.json.")
+    var tokenizer: String?
     @Option(name: .short, help: "Results per query.") var k: Int = 10
     @Option(help: "Posting lists probed per query.") var nprobe: Int?
     @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
@@ -167,7 +186,10 @@ struct SearchCommand: ParsableCommand {
             _ = try collection.searchParameters(k: k, nprobe: nprobe, oversample: oversample)
             if let text {
                 let modelPath = try collection.modelPath(override: model)
-                let embedder = try Embedder(modelDirectory: URL(fileURLWithPath: modelPath))
+                let embedder: any TextEmbedding =
+                    try RemoteEmbedderOptions.parse([]).settings(recorded: modelPath).map { settings in
+                        try RemoteEmbedderOptions.connect(settings, tokenizerPath: tokenizer)
+                    } ?? Embedder(modelDirectory: URL(fileURLWithPath: modelPath))
                 let query = try collection.prepare(text: text, embedder: embedder)
                 let hits = try collection.searchDocuments(
                     query, k: k, nprobe: nprobe, oversample: oversample, byDocument: byDocument, exact: exact)

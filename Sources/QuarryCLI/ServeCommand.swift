@@ -9,14 +9,23 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve embeddings, search and document upserts over HTTP for the collections in DIR.",
         discussion: """
             Each subdirectory of --data is a collection named after it. Routes: POST /v1/embeddings, \
-            POST /v1/contextualizedembeddings, GET|POST /v1/collections, GET /v1/collections/NAME, \
+            POST /v1/contextualizedembeddings, GET /v1/models, GET /v1/models/ID, GET|POST /v1/collections, GET /v1/collections/NAME, \
             POST /v1/collections/NAME/search, POST /v1/collections/NAME/documents, \
             GET|DELETE /v1/collections/NAME/documents/KEY, GET /healthz, GET /metrics, and a search \
             page at /. Stops on SIGINT or SIGTERM.
             """)
 
     @Option(help: "The data directory: one collection per subdirectory (created when missing).") var data: String
-    @Option(help: "The embedding model directory for text queries, ingest and /v1/embeddings.") var model: String
+    @Option(
+        help:
+            "The embedding model directory for text queries, ingest and /v1/embeddings; with --embedder, the model directory or tokenizer.json of its tokenizer."
+    ) var model: String
+    @OptionGroup var remote: RemoteEmbedderOptions
+    @Option(
+        help:
+            "The name clients give as \"model\" (default: the model directory's name, or its config's when that is generic)."
+    )
+    var modelName: String?
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port).") var port = 8080
     @Option(help: "Require Authorization: Bearer KEY (default: $QUARRY_API_KEY; none when unset).")
@@ -34,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = ServerConfiguration(dataDirectory: data, modelDirectory: model)
+        configuration.modelName = modelName
+        configuration.embedder = try reportingErrors { try remote.settings() }
         configuration.host = host
         configuration.port = port
         configuration.apiKey = [apiKey, ProcessInfo.processInfo.environment["QUARRY_API_KEY"]]

@@ -33,3 +33,17 @@ extension ModelLoadingError: ClassifiedError {
         }
     }
 }
+
+extension RemoteEmbedderError: ClassifiedError {
+    /// An unreachable or overloaded embedding server is worth retrying later; a refusal of the
+    /// request as configured (a 4xx other than 408 and 429) is not.
+    public var kind: ErrorKind {
+        switch self {
+        case .invalidSettings, .unsupported: .invalidArgument
+        case .unreachable: .busy
+        case .httpStatus(_, let status, _, _):
+            status == 408 || status == 429 || status >= 500 ? .busy : .invalidArgument
+        case .invalidResponse: .corrupt
+        }
+    }
+}

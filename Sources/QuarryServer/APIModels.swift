@@ -35,16 +35,27 @@ struct CreateCollectionRequest: Decodable {
     var nlist: Int?
 }
 
-/// One text or a list of texts, as OpenAI's `input` allows.
-struct EmbeddingInput: Decodable {
-    var texts: [String]
+/// What `/v1/embeddings` embeds, in the shapes OpenAI's and TEI's `input` allow: one text, a list
+/// of texts, one list of token ids or a list of them (ids without special tokens).
+enum EmbeddingInput: Decodable {
+    case texts([String])
+    case tokenIDs([[Int]])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) {
-            texts = [text]
+            self = .texts([text])
+        } else if let texts = try? container.decode([String].self) {
+            self = .texts(texts)
+        } else if let ids = try? container.decode([Int].self) {
+            self = .tokenIDs([ids])
+        } else if let lists = try? container.decode([[Int]].self) {
+            self = .tokenIDs(lists)
         } else {
-            texts = try container.decode([String].self)
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription:
+                    "give a text, a list of texts, a list of token ids or a list of token-id lists (integers)")
         }
     }
 }
@@ -185,6 +196,26 @@ struct ContextualizedEmbeddingsResponse: Encodable {
     var data: [DocumentEmbeddings]
     var model: String
     var usage: Usage
+}
+
+/// One entry of `GET /v1/models`, as OpenAI's API lists a model.
+struct ModelObject: Encodable {
+    var id: String
+    var object = "model"
+    /// Unix seconds.
+    var created: Int
+    var ownedBy = "quarry"
+
+    enum CodingKeys: String, CodingKey {
+        case id, object, created
+        case ownedBy = "owned_by"
+    }
+}
+
+/// The answer to `GET /v1/models`.
+struct ModelList: Encodable {
+    var object = "list"
+    var data: [ModelObject]
 }
 
 struct SearchResponse: Codable {

@@ -12,11 +12,14 @@ import QuarryEmbed
 /// cooperative pool and searches keep every search thread while an ingest commits.
 public final class QuarryServer: Sendable {
     public let configuration: ServerConfiguration
-    let embedder: Embedder
-    /// The model directory as collections record it (standardised absolute path).
+    let embedder: any TextEmbedding
+    /// The model as collections record it: the model directory's standardised absolute path,
+    /// or a remote embedder's identity.
     let modelPath: String
-    /// The name requests use for the model: its directory's name.
+    /// The name requests use for the model (`configuration.modelName`, else `defaultModelName`).
     let modelName: String
+    /// When the model was made, as `GET /v1/models` reports it (its config's modification time).
+    let modelCreated: Int
     let searchPool: WorkPool
     let writePool: WorkPool
     let metrics = ServerMetrics()
@@ -33,15 +36,33 @@ public final class QuarryServer: Sendable {
                 "the body limit, response limit and thread count (at most 1,024) must be positive, the queue "
                     + "limit at least 0, k at most \(Limits.maxK), and the in-flight limit at least the body limit")
         }
+        if let name = configuration.modelName, name.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw QuarryError.invalidArgument("--model-name must not be empty")
+        }
         let modelURL = URL(fileURLWithPath: configuration.modelDirectory).standardizedFileURL
-        modelPath = modelURL.path
-        modelName = modelURL.lastPathComponent
-        embedder = try Embedder(modelDirectory: modelURL)
+        if let remote = configuration.embedder {
+            // The model directory (or tokenizer file) only provides the tokenizer for chunking.
+            embedder = try RemoteEmbedder(
+                settings: remote, tokenizer: try loadTokenizer(path: modelURL.path),
+                maxTokens: modelWindow(tokenizerPath: modelURL.path))
+            modelPath = remote.identity
+            modelName = configuration.modelName ?? remote.model ?? defaultModelName(directory: modelURL)
+        } else {
+            embedder = try Embedder(modelDirectory: modelURL)
+            modelPath = modelURL.path
+            modelName = configuration.modelName ?? defaultModelName(directory: modelURL)
+        }
+        let configAttributes = try? FileManager.default.attributesOfItem(
+            atPath: modelURL.appendingPathComponent("config.json").path)
+        modelCreated = Int((configAttributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
         collections = try CollectionDirectory(path: configuration.dataDirectory)
         searchPool = WorkPool(
             name: "quarry-search", threadCount: configuration.searchThreads, queueLimit: configuration.maxQueue)
         writePool = WorkPool(name: "quarry-write", threadCount: 1, queueLimit: configuration.maxQueue)
     }
+
+    /// The served model as `GET /v1/models` lists it.
+    var modelObject: ModelObject { ModelObject(id: modelName, created: modelCreated) }
 
     /// The Hummingbird application: routes, middleware and the listening address.
     public func application(logger: Logger? = nil) -> some ApplicationProtocol {

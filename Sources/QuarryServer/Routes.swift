@@ -22,6 +22,15 @@ extension QuarryServer {
             let body = try decodeBody(EmbeddingsRequest.self, from: try await self.body(of: request))
             return jsonResponse(try await self.searchPool.run { try self.embeddings(body) })
         }
+        router.get("/v1/models") { _, _ in jsonResponse(ModelList(data: [self.modelObject])) }
+        // A Hub-style name holds a slash ("org/name"), so the id is the rest of the path.
+        router.get("/v1/models/**") { _, context in
+            let id = context.parameters.getCatchAll().joined(separator: "/")
+            guard (id.removingPercentEncoding ?? id) == self.modelName else {
+                throw APIError.notFound("model '\(id)' is not served here; this server serves '\(self.modelName)'")
+            }
+            return jsonResponse(self.modelObject)
+        }
         router.post("/v1/contextualizedembeddings") { request, _ in
             let body = try decodeBody(ContextualizedEmbeddingsRequest.self, from: try await self.body(of: request))
             return jsonResponse(try await self.searchPool.run { try self.contextualizedEmbeddings(body) })
@@ -118,12 +127,50 @@ extension QuarryServer {
         }
     }
 
+    /// Token-id inputs as `Int32`, each id checked against the vocabulary and each sequence
+    /// against the model's window.
+    private func checkTokenIDs(_ sequences: [[Int]]) throws -> (embedder: Embedder, ids: [[Int32]]) {
+        guard !sequences.isEmpty else { throw APIError.badRequest("\"input\" is empty") }
+        guard sequences.count <= configuration.maxInputs else {
+            throw APIError.badRequest(
+                "\"input\" holds \(sequences.count) token lists; at most \(configuration.maxInputs)")
+        }
+        guard let embedder = embedder as? Embedder else {
+            throw APIError.badRequest(
+                "token-id input needs a local model; this server embeds with \(modelPath): send texts")
+        }
+        let vocabularySize = embedder.encoder.config.vocabularySize
+        let capacity =
+            embedder.maxTokens - embedder.tokenizer.prefixTokens.count - embedder.tokenizer.suffixTokens.count
+        let checked = try sequences.enumerated().map { index, ids in
+            guard !ids.isEmpty else { throw APIError.badRequest("\"input\" token list \(index) is empty") }
+            guard ids.count <= capacity else {
+                throw APIError.badRequest(
+                    "\"input\" token list \(index) holds \(ids.count) tokens; this model takes at most \(capacity)")
+            }
+            if let bad = ids.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+                throw APIError.badRequest(
+                    "\"input\" token list \(index) holds the id \(bad), outside this model's vocabulary of \(vocabularySize)"
+                )
+            }
+            return ids.map { Int32($0) }
+        }
+        return (embedder, checked)
+    }
+
     func embeddings(_ request: EmbeddingsRequest) throws -> EmbeddingsResponse {
         try checkModel(request.model)
         let dimension = try checkDimensions(request.dimensions)
-        try checkTexts(request.input.texts, field: "input")
         var tokens = 0
-        let vectors = try embedder.embed(request.input.texts) { tokens = $0.tokensDone }
+        let vectors: [[Float]]
+        switch request.input {
+        case .texts(let texts):
+            try checkTexts(texts, field: "input")
+            vectors = try embedder.embed(texts) { tokens = $0.tokensDone }
+        case .tokenIDs(let sequences):
+            let (local, ids) = try checkTokenIDs(sequences)
+            vectors = try local.embedTokens(ids) { tokens = $0.tokensDone }
+        }
         let encoding = request.encodingFormat ?? .float
         return EmbeddingsResponse(
             data: vectors.enumerated().map { index, vector in

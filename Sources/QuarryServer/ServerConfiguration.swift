@@ -1,11 +1,17 @@
 import Foundation
+import QuarryEmbed
 
 /// Settings of `quarry serve`.
 public struct ServerConfiguration: Sendable {
     /// The directory holding one collection per subdirectory, named after it.
     public var dataDirectory: String
-    /// The embedding model directory used for text queries, document ingest and `/v1/embeddings`.
+    /// The embedding model directory used for text queries, document ingest and `/v1/embeddings`;
+    /// with `embedder`, the directory (or tokenizer file) of the remote model's tokenizer.
     public var modelDirectory: String
+    /// An embedding server that embeds in place of the local model.
+    public var embedder: RemoteEmbedderSettings?
+    /// The name requests and `GET /v1/models` use for the model (default: `defaultModelName`).
+    public var modelName: String?
     public var host = "127.0.0.1"
     /// The port to listen on; 0 picks a free one.
     public var port = 8080

@@ -311,7 +311,15 @@ import Testing
                 (#"{"input": ["fine", ""]}"#, .badRequest, "text 1 is empty"),
                 (#"{"input": "x", "encoding_format": "float16"}"#, .badRequest, "use float, base64, int8"),
                 (#"{"model": "all-MiniLM-L6-v2"}"#, .badRequest, "has no \"input\""),
-                (#"{"input": [1, 2]}"#, .badRequest, "\"input[0]\" has the wrong type"),
+                (#"{"input": [true]}"#, .badRequest, "\"input\" is invalid: give a text, a list of texts"),
+                (#"{"input": [1.5]}"#, .badRequest, "\"input\" is invalid"),
+                (#"{"input": [[101, 30522]]}"#, .badRequest, "the id 30522, outside this model's vocabulary of 30522"),
+                (#"{"input": [5, -1]}"#, .badRequest, "the id -1"),
+                (#"{"input": [[7], []]}"#, .badRequest, "token list 1 is empty"),
+                (
+                    "{\"input\": [\(Array(repeating: "7", count: 255).joined(separator: ","))]}", .badRequest,
+                    "holds 255 tokens; this model takes at most 254"
+                ),
                 ("{", .badRequest, "malformed JSON"),
             ]
             for (body, status, message) in cases {

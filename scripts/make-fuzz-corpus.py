@@ -199,6 +199,8 @@ requests = [
     "2" + json.dumps({"input": "one text", "model": "pplx", "dimensions": 256, "encoding_format": "base64"}),
     "2" + json.dumps({"input": ["a", "b"], "encoding_format": "int8"}),
     "3" + json.dumps({"input": [["chunk one", "chunk two"], ["x"]], "encoding_format": "float"}),
+    "2" + json.dumps({"input": [101, 2023, 102], "model": "pplx"}),
+    "2" + json.dumps({"input": [[1, 2], [3]], "encoding_format": "binary"}),
 ]
 for number, body in enumerate(requests):
     put("http-request", "request-%d.json" % number, body)

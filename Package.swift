@@ -54,6 +54,11 @@ let package = Package(
                 "Quarry", "QuarryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // Fuzz targets over every reader of files, stored values and request bodies, with a
+        // seeded mutation harness: `scripts/fuzz.sh TARGET N` runs one; QuarryFuzzTests runs all briefly.
+        .target(
+            name: "QuarryFuzz", dependencies: ["Quarry", "QuarryEmbed", "QuarryIndex", "QuarryStore", "QuarryServer"]),
+        .executableTarget(name: "QuarryFuzzRunner", dependencies: ["QuarryFuzz"]),
         .executableTarget(
             name: "TokenizerBenchmark", dependencies: ["QuarryEmbed"], path: "Benchmarks/tokenizer",
             exclude: ["compare_tiktoken.py"]),
@@ -64,6 +69,7 @@ let package = Package(
             name: "QuarryEmbedTests", dependencies: ["QuarryEmbed"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "QuarryTests", dependencies: ["Quarry", "QuarryIndex", "QuarryStore"]),
+        .testTarget(name: "QuarryFuzzTests", dependencies: ["QuarryFuzz"]),
         // The only test target that builds the server's dependencies.
         .testTarget(
             name: "QuarryServerTests",

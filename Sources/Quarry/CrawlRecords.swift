@@ -89,7 +89,8 @@ public struct CrawlRecord: Sendable, Equatable, Codable {
 
 /// Reads crawl records from a file: JSON lines, or Common Crawl WET (WARC records of
 /// extracted text, "conversion" records only), plain or gzip/zstd compressed (detected from
-/// the content). Errors name the file and the line or record.
+/// the content). Errors name the file and the line or record. A line, or a WET record's
+/// content, longer than `maxRecordBytes` is an error (`InputError.tooLarge`).
 public final class CrawlRecordReader {
     public let path: String
     private let input: InputReader
@@ -100,9 +101,9 @@ public final class CrawlRecordReader {
 
     private enum Format { case jsonLines, wet }
 
-    public init(path: String) throws {
+    public init(path: String, maxRecordBytes: Int = InputReader.defaultMaxRecordBytes) throws {
         self.path = path
-        input = try InputReader(path: path)
+        input = try InputReader(path: path, maxRecordBytes: maxRecordBytes)
     }
 
     /// The next record, or nil at the end of the file.
@@ -176,12 +177,21 @@ public final class CrawlRecordReader {
             guard let length = headers["content-length"].flatMap(Int.init), length >= 0 else {
                 throw QuarryError.invalidRecord(source: source, reason: "the record has no valid Content-Length")
             }
+            guard length <= input.maxRecordBytes else {
+                throw QuarryError.invalidRecord(
+                    source: source,
+                    reason: "Content-Length \(length) is over the limit of \(input.maxRecordBytes) bytes")
+            }
             let body = try input.read(count: length)
             guard body.count == length else {
                 throw QuarryError.invalidRecord(source: source, reason: "the file ends inside the record")
             }
             lineNumber += body.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             guard headers["warc-type"] == "conversion", let url = headers["warc-target-uri"] else { continue }
+            // The URI is the record's key, so it may not be empty (as a JSON record's may not).
+            guard !url.isEmpty else {
+                throw QuarryError.invalidRecord(source: source, reason: "the record's WARC-Target-URI is empty")
+            }
             let lang = headers["warc-identified-content-language"]?.split(separator: ",").first.map(String.init)
             var metadata: [String: JSONValue] = [:]
             for name in ["warc-date", "warc-record-id", "warc-refers-to"] {

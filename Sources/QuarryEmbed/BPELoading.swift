@@ -188,7 +188,8 @@ extension BPETokenizer {
             let fields = line.split(separator: UInt8(ascii: " "))
             guard fields.count == 2,
                 let bytes = Data(base64Encoded: Data(fields[0])),
-                let rank = Int32(String(decoding: fields[1], as: UTF8.self).trimmingCharacters(in: .whitespaces))
+                let rank = Int32(String(decoding: fields[1], as: UTF8.self).trimmingCharacters(in: .whitespaces)),
+                rank >= 0
             else {
                 throw TokenizerLoadingError.malformed(
                     file: file, reason: "line \(lineNumber) is not \"base64(token bytes) rank\"")

@@ -114,16 +114,34 @@ final class SafeTensorsFile: @unchecked Sendable {  // the mapping is never writ
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
 
+    /// The largest header accepted (the safetensors format's own limit is 100 MB).
+    static let maxHeaderBytes = 100_000_000
+
+    /// The product of `shape`, or nil when it overflows `Int`.
+    private static func checkedProduct(_ shape: [Int]) -> Int? {
+        var product = 1
+        for dimension in shape {
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            product = next
+        }
+        return product
+    }
+
     private static func parseHeader(base: UnsafeRawPointer, fileSize: Int, path: String) throws
         -> [String: Entry]
     {
         func fail(_ reason: String) -> ModelLoadingError {
             .malformedHeader(path: path, reason: reason)
         }
-        let headerLength = Int(UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)))
-        guard headerLength > 0, headerLength <= fileSize - 8 else {
-            throw fail("header length \(headerLength) does not fit in a file of \(fileSize) bytes")
+        let declaredLength = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        guard declaredLength > 0, declaredLength <= UInt64(fileSize - 8) else {
+            throw fail("header length \(declaredLength) does not fit in a file of \(fileSize) bytes")
         }
+        guard declaredLength <= UInt64(maxHeaderBytes) else {
+            throw fail("header length \(declaredLength) is over the limit of \(maxHeaderBytes) bytes")
+        }
+        let headerLength = Int(declaredLength)
         let headerBytes = Data(bytes: base + 8, count: headerLength)
         guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any]
         else { throw fail("header is not a JSON object") }
@@ -142,10 +160,18 @@ final class SafeTensorsFile: @unchecked Sendable {  // the mapping is never writ
             guard start >= 0, end >= start, end <= dataLength else {
                 throw fail("entry \(name) spans bytes \(start)..<\(end) outside the \(dataLength)-byte data section")
             }
-            if let dtype, end - start != shape.reduce(1, *) * dtype.byteCount {
-                throw fail(
-                    "entry \(name) holds \(end - start) bytes, its shape \(shape) needs \(shape.reduce(1, *) * dtype.byteCount)"
-                )
+            // Checked before any product, so no shape overflows: a shape's product times the
+            // element size must equal the span, which lies within the file.
+            guard let elements = checkedProduct(shape) else {
+                throw fail("entry \(name) has a shape \(shape) too large to address")
+            }
+            if let dtype {
+                let (needed, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
+                guard !overflow, end - start == needed else {
+                    throw fail(
+                        "entry \(name) holds \(end - start) bytes, its shape \(shape) needs \(overflow ? "more than Int.max" : "\(needed)")"
+                    )
+                }
             }
             entries[name] = Entry(dtypeName: dtypeName, dtype: dtype, shape: shape, byteOffset: dataStart + start)
         }
@@ -222,6 +248,11 @@ final class TensorStore: Sendable {
             }
             var fileNumbers: [String: Int] = [:]
             for shard in Set(weightMap.values).sorted() {
+                // A shard is a file beside the index, never a path elsewhere.
+                guard !shard.isEmpty, !shard.contains("/"), shard != "..", shard != "." else {
+                    throw ModelLoadingError.malformedHeader(
+                        path: index.path, reason: "shard name \(shard.debugDescription) is not a file name")
+                }
                 fileNumbers[shard] = files.count
                 files.append(try SafeTensorsFile(path: directory.appendingPathComponent(shard).path))
             }

@@ -127,16 +127,25 @@ struct TokenizerJSON {
             guard let id = entry["id"] as? Int, let content = entry["content"] as? String else {
                 throw TokenizerLoadingError.malformed(file: file, reason: "an added token without id or content")
             }
+            guard let tokenID = Int32(exactly: id), tokenID >= 0 else {
+                throw TokenizerLoadingError.malformed(
+                    file: file, reason: "added token \(content.debugDescription) has id \(id), outside 0...\(Int32.max)"
+                )
+            }
             addedTokens.append(
-                AddedToken(content: content, id: Int32(id), isSpecial: entry["special"] as? Bool ?? false))
+                AddedToken(content: content, id: tokenID, isSpecial: entry["special"] as? Bool ?? false))
         }
         self.addedTokens = addedTokens
     }
 
-    /// `model.vocab` as a token → id dictionary.
+    /// `model.vocab` as a token → id dictionary, every id in 0...Int32.max.
     func vocabulary() throws -> [String: Int] {
         guard let vocabulary = model["vocab"] as? [String: Int] else {
             throw TokenizerLoadingError.malformed(file: file, reason: "model.vocab is not an object of token ids")
+        }
+        if let (token, id) = vocabulary.first(where: { Int32(exactly: $0.value) == nil || $0.value < 0 }) {
+            throw TokenizerLoadingError.malformed(
+                file: file, reason: "token \(token.debugDescription) has id \(id), outside 0...\(Int32.max)")
         }
         return vocabulary
     }

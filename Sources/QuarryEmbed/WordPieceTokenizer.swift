@@ -112,13 +112,20 @@ extension WordPieceTokenizer {
     /// accents, as in BERT).
     public convenience init(vocabularyFile: URL, lowercases: Bool = true) throws {
         let data = try readTokenizerFile(vocabularyFile)
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character, so CRLF files are split on it too (as Python's universal
+        // newlines read them).
+        let lines = String(decoding: data, as: UTF8.self).split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var vocabulary: [(token: String, id: Int32)] = []
         for (index, line) in lines.enumerated() {
             var token = String(line)
             while token.last?.isWhitespace == true { token.removeLast() }
             if token.isEmpty && index == lines.count - 1 { break }
-            vocabulary.append((token, Int32(index)))
+            guard let id = Int32(exactly: index) else {
+                throw TokenizerLoadingError.malformed(
+                    file: vocabularyFile, reason: "more than \(Int32.max) tokens in the vocabulary")
+            }
+            vocabulary.append((token, id))
         }
         var ids: [String: Int32] = [:]
         for (token, id) in vocabulary where ids[token] == nil { ids[token] = id }
@@ -172,12 +179,17 @@ extension WordPieceTokenizer {
             throw json.unsupported(
                 "WordPiece with pre-tokenizer \(json.preTokenizer?["type"] ?? "none") (supported: BertPreTokenizer)")
         }
+        // A word is split in time quadratic in its length, so the bound is itself bounded.
+        let maxWordCharacters = model["max_input_chars_per_word"] as? Int ?? 100
+        guard (1...10_000).contains(maxWordCharacters) else {
+            throw json.unsupported("max_input_chars_per_word \(maxWordCharacters) (supported: 1...10000)")
+        }
         self.init(
             vocabulary: vocabulary, continuationPrefix: model["continuing_subword_prefix"] as? String ?? "##",
             unknownToken: unknown, classToken: try id(of: "[CLS]", "class"),
             separatorToken: try id(of: "[SEP]", "separator"),
             padToken: try id(of: "[PAD]", "padding"),
-            maxInputCharactersPerWord: model["max_input_chars_per_word"] as? Int ?? 100,
+            maxInputCharactersPerWord: maxWordCharacters,
             normalizer: normalizer, addedTokens: json.addedTokens)
     }
 }

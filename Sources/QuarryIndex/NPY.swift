@@ -55,8 +55,7 @@ public final class NPYMatrix: @unchecked Sendable {
 
     /// Opens and validates `path`: the magic string, a C-order 1-D or 2-D array of a supported
     /// element type, and a payload exactly as long as the header says.
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else {
             throw VectorFileError(path, "no such file")
         }
@@ -66,6 +65,14 @@ public final class NPYMatrix: @unchecked Sendable {
         } catch {
             throw VectorFileError(path, "cannot read: \(error.localizedDescription)")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Validates `data` as the contents of a `.npy` file; `path` names it in errors.
+    public init(data: Data, path: String) throws {
+        self.path = path
+        // Subscripts below count from 0.
+        let data = data.startIndex == 0 ? data : Data(data)
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
         guard data.count >= 10, Array(data.prefix(6)) == magic else {
             throw VectorFileError(path, "not a .npy file (missing the \\x93NUMPY magic string)")
@@ -83,6 +90,10 @@ public final class NPYMatrix: @unchecked Sendable {
             headerStart = 12
         default:
             throw VectorFileError(path, "unsupported .npy format version \(major)")
+        }
+        // numpy itself refuses headers over 10,000 bytes unless told otherwise.
+        guard headerLength <= 1 << 20 else {
+            throw VectorFileError(path, ".npy header of \(headerLength) bytes is over the limit of 1 MiB")
         }
         guard data.count >= headerStart + headerLength,
             let header = String(
@@ -106,7 +117,14 @@ public final class NPYMatrix: @unchecked Sendable {
         default:
             throw VectorFileError(path, "expected a 2-D array [n, dims], found shape \(parsed.shape)")
         }
-        let expected = rows * columns * type.size
+        guard columns > 0 || rows == 0 else {
+            throw VectorFileError(path, "shape \(parsed.shape) has rows of no elements")
+        }
+        let (elements, elementsOverflow) = rows.multipliedReportingOverflow(by: columns)
+        let (expected, bytesOverflow) = elements.multipliedReportingOverflow(by: type.size)
+        guard !elementsOverflow, !bytesOverflow else {
+            throw VectorFileError(path, "shape \(parsed.shape) is too large to address")
+        }
         let available = data.count - headerStart - headerLength
         guard available == expected else {
             throw VectorFileError(

@@ -12,43 +12,67 @@ public final class VectorFile: @unchecked Sendable {
     private let rowStride: Int
 
     /// Opens `path`, choosing the format by its extension, and validates its layout.
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         let lowered = path.lowercased()
         if lowered.hasSuffix(".fvecs") || lowered.hasSuffix(".bvecs") {
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
             else { throw VectorFileError(path, "no such file or not readable") }
-            let type: NPYElementType = lowered.hasSuffix(".fvecs") ? .float32 : .uint8
-            guard data.count >= 4 else { throw VectorFileError(path, "empty or truncated vecs file") }
-            let dimension = data.withUnsafeBytes { Int($0.loadUnaligned(as: Int32.self)) }
-            guard dimension > 0, dimension <= 1 << 16 else {
-                throw VectorFileError(path, "implausible dimension \(dimension) in the first record")
-            }
-            let stride = 4 + dimension * type.size
-            guard data.count % stride == 0 else {
-                throw VectorFileError(
-                    path, "size \(data.count) is not a whole number of \(stride)-byte records (truncated?)")
-            }
-            let count = data.count / stride
-            let consistent = data.withUnsafeBytes { raw in
-                (0..<count).allSatisfy {
-                    Int(raw.loadUnaligned(fromByteOffset: $0 * stride, as: Int32.self)) == dimension
-                }
-            }
-            guard consistent else { throw VectorFileError(path, "records of differing dimensions") }
-            (self.data, self.elementType, self.count, self.dimension) = (data, type, count, dimension)
-            (firstRowOffset, rowStride) = (4, stride)
+            try self.init(data: data, path: path)
         } else {
-            let matrix = try NPYMatrix(path: path)
-            guard [.float32, .float16, .int8, .uint8].contains(matrix.elementType) else {
-                throw VectorFileError(
-                    path, "vectors must be float32, float16, int8 or uint8; found \(matrix.elementType)")
-            }
-            (data, elementType, count, dimension) = (
-                matrix.mappedData, matrix.elementType, matrix.rows, matrix.columns
-            )
-            (firstRowOffset, rowStride) = (matrix.payloadOffset, matrix.columns * matrix.elementType.size)
+            try self.init(matrix: NPYMatrix(path: path))
         }
+    }
+
+    /// Validates `data` as the contents of a vector file, its format chosen by the extension
+    /// of `path` (which names it in errors).
+    public convenience init(data: Data, path: String) throws {
+        let lowered = path.lowercased()
+        if lowered.hasSuffix(".fvecs") || lowered.hasSuffix(".bvecs") {
+            try self.init(vecs: data.startIndex == 0 ? data : Data(data), path: path)
+        } else {
+            try self.init(matrix: NPYMatrix(data: data, path: path))
+        }
+    }
+
+    private init(vecs data: Data, path: String) throws {
+        self.path = path
+        let lowered = path.lowercased()
+        let type: NPYElementType = lowered.hasSuffix(".fvecs") ? .float32 : .uint8
+        guard data.count >= 4 else { throw VectorFileError(path, "empty or truncated vecs file") }
+        let dimension = data.withUnsafeBytes { Int($0.loadUnaligned(as: Int32.self)) }
+        guard dimension > 0, dimension <= 1 << 16 else {
+            throw VectorFileError(path, "implausible dimension \(dimension) in the first record")
+        }
+        let stride = 4 + dimension * type.size
+        guard data.count % stride == 0 else {
+            throw VectorFileError(
+                path, "size \(data.count) is not a whole number of \(stride)-byte records (truncated?)")
+        }
+        let count = data.count / stride
+        let consistent = data.withUnsafeBytes { raw in
+            (0..<count).allSatisfy {
+                Int(raw.loadUnaligned(fromByteOffset: $0 * stride, as: Int32.self)) == dimension
+            }
+        }
+        guard consistent else { throw VectorFileError(path, "records of differing dimensions") }
+        (self.data, self.elementType, self.count, self.dimension) = (data, type, count, dimension)
+        (firstRowOffset, rowStride) = (4, stride)
+    }
+
+    private init(matrix: NPYMatrix) throws {
+        let path = matrix.path
+        self.path = path
+        guard [.float32, .float16, .int8, .uint8].contains(matrix.elementType) else {
+            throw VectorFileError(
+                path, "vectors must be float32, float16, int8 or uint8; found \(matrix.elementType)")
+        }
+        guard matrix.columns <= 1 << 16 else {
+            throw VectorFileError(path, "implausible dimension \(matrix.columns) (at most 65536)")
+        }
+        (data, elementType, count, dimension) = (
+            matrix.mappedData, matrix.elementType, matrix.rows, matrix.columns
+        )
+        (firstRowOffset, rowStride) = (matrix.payloadOffset, matrix.columns * matrix.elementType.size)
     }
 
     /// Whether the values are floating point (and so need quantizing).

@@ -226,31 +226,6 @@ extension QuarryServer {
         return try collection.ingestDocuments(records, embedder: embedder, modelPath: modelPath)
     }
 
-    private func crawlRecords(in body: Data) throws -> [CrawlRecord] {
-        let decoder = JSONDecoder()
-        let isArray =
-            body.first(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) == UInt8(ascii: "[")
-        var values: [(value: JSONValue?, source: String)] = []
-        if isArray {
-            guard let array = try? decoder.decode([JSONValue].self, from: body) else {
-                throw APIError.badRequest("malformed JSON: expected an array of records or one record per line")
-            }
-            values = array.enumerated().map { ($1, "record \($0)") }
-        } else {
-            for (number, line) in body.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-                guard line.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0D) }) else { continue }
-                values.append((try? decoder.decode(JSONValue.self, from: Data(line)), "line \(number + 1)"))
-            }
-        }
-        return try values.map { value, source in
-            guard let value else { throw APIError.badRequest("\(source): malformed JSON") }
-            guard case .object(let object) = value else {
-                throw APIError.badRequest("\(source): a record must be a JSON object")
-            }
-            return try CrawlRecord(json: object, source: source)
-        }
-    }
-
     // MARK: Search
 
     func search(_ name: String, _ request: SearchRequest) throws -> SearchResponse {

@@ -34,6 +34,7 @@ extension InputError: ClassifiedError {
         switch self {
         case .cannotOpen: .notFound
         case .corrupt, .truncated: .invalidArgument
+        case .tooLarge: .resourceLimit
         }
     }
 }

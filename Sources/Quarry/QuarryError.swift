@@ -14,6 +14,8 @@ public enum QuarryError: Error, CustomStringConvertible, Equatable {
     case invalidRecord(source: String, reason: String)
     case documentNotFound(key: String)
     case modelMismatch(String)
+    /// Another process changed the collection in a way this operation cannot build on.
+    case conflict(String)
 
     public var description: String {
         switch self {
@@ -35,6 +37,7 @@ public enum QuarryError: Error, CustomStringConvertible, Equatable {
         case .invalidRecord(let source, let reason): "\(source): \(reason)"
         case .documentNotFound(let key): "no document with key '\(key)'"
         case .modelMismatch(let message): message
+        case .conflict(let message): message
         }
     }
 }

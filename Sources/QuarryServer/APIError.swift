@@ -41,7 +41,7 @@ extension APIError {
     private static func status(of error: QuarryError) -> HTTPResponse.Status {
         switch error {
         case .collectionNotFound, .notACollection, .documentNotFound: .notFound
-        case .collectionExists, .incompatibleSchema, .modelMismatch: .conflict
+        case .collectionExists, .incompatibleSchema, .modelMismatch, .conflict: .conflict
         case .dimensionMismatch, .nonFiniteValue, .invalidArgument, .invalidKey, .invalidRecord, .untrained:
             .badRequest
         }

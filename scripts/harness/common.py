@@ -41,9 +41,10 @@ def write_int8_vectors(path, rows, dims, seed):
     write_npy_int8(path, rows, dims, data)
 
 
-def check(binary, directory, vectors=None):
+def check(binary, directory, vectors=None, keys=None):
     """`quarry check --json` as a dict, with the exit status under "status"."""
     arguments = ["check", directory, "--json"] + (["--vectors", vectors] if vectors else [])
+    arguments += ["--keys", keys] if keys else []
     status, out, err = run(binary, *arguments, check=False)
     if not out.strip():
         return {"status": status, "error": err.strip()}

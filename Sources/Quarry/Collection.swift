@@ -149,14 +149,10 @@ public final class Collection: @unchecked Sendable {
     public static func create(
         at path: String, dimension: Int, listCount: Int? = nil, spillPenalty: Double? = nil
     ) throws -> Collection {
-        guard dimension > 0, dimension <= 65_536 else {
-            throw QuarryError.invalidArgument("--dims must be between 1 and 65536, got \(dimension)")
-        }
-        if let listCount, listCount <= 0 {
-            throw QuarryError.invalidArgument("--nlist must be positive, got \(listCount)")
-        }
-        if let spillPenalty, !(spillPenalty >= 0 && spillPenalty.isFinite) {
-            throw QuarryError.invalidArgument("--spill-penalty must be a non-negative number, got \(spillPenalty)")
+        try Limits.check(dimension, in: 1...Limits.maxDimension, "the dimension")
+        if let listCount { try Limits.check(listCount, in: 1...Limits.maxListCount, "the list count") }
+        if let spillPenalty, !(spillPenalty >= 0 && spillPenalty <= 1e6) {
+            throw QuarryError.invalidArgument("the spill penalty must be between 0 and 1e6, got \(spillPenalty)")
         }
         let files = FileManager.default
         if files.fileExists(atPath: path) {
@@ -298,7 +294,10 @@ public final class Collection: @unchecked Sendable {
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil,
         prefilter: Prefilter? = nil, threads: Int = 1
     ) throws -> [Hit] {
-        try environment.read { txn in
+        // Checked before reading, so that bad arguments are refused on an untrained collection too.
+        _ = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+        try Limits.check(threads, in: 1...Limits.maxThreads, "the thread count")
+        return try environment.read { txn in
             try withSearcher(in: txn) { slot in
                 var parameters = try searchParameters(
                     k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
@@ -318,6 +317,7 @@ public final class Collection: @unchecked Sendable {
     ) throws -> [[Hit]] {
         try refreshedState()
         let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+        try Limits.check(threads, in: 1...Limits.maxThreads, "the thread count")
         var results = [[Hit]](repeating: [], count: queries.count)
         let parts = max(1, min(threads, queries.count))
         let ranges = (0..<parts).map { part in
@@ -352,7 +352,7 @@ public final class Collection: @unchecked Sendable {
 
     /// Exact search: INT8 cosine against every stored vector.
     public func exactSearch(_ query: PreparedQuery, k: Int) throws -> [Hit] {
-        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        try Limits.check(k, in: 1...Limits.maxK, "k")
         let dimension = manifest.dimension
         let searcher = IVFSearcher(centroids: [Float](repeating: 0, count: dimension), dimension: dimension)
         return try environment.read { txn in
@@ -366,18 +366,23 @@ public final class Collection: @unchecked Sendable {
         k: Int, nprobe: Int?, oversample: Double?, prefilter: Prefilter? = nil
     ) throws -> SearchParameters {
         let manifest = loadedManifest
-        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        try Limits.check(k, in: 1...Limits.maxK, "k")
         let lists = max(manifest.listCount, 1)
         // Untuned default: about √nlist lists, at least 8 (`quarry tune` records a measured one).
-        let probes = nprobe ?? manifest.defaultProbeCount ?? min(lists, max(8, Int(Double(lists).squareRoot())))
+        let probes = nprobe ?? min(lists, manifest.defaultProbeCount ?? max(8, Int(Double(lists).squareRoot())))
         guard probes > 0 else { throw QuarryError.invalidArgument("nprobe must be positive, got \(probes)") }
         guard manifest.listCount == 0 || probes <= manifest.listCount else {
             throw QuarryError.invalidArgument(
                 "nprobe \(probes) exceeds the collection's \(manifest.listCount) lists")
         }
         let factor = oversample ?? manifest.defaultOversample ?? 4
-        guard factor >= 1, factor.isFinite else {
-            throw QuarryError.invalidArgument("oversample must be at least 1, got \(factor)")
+        guard factor >= 1, factor <= Limits.maxOversample else {
+            throw QuarryError.invalidArgument(
+                "oversample must be between 1 and \(Int(Limits.maxOversample)), got \(factor)")
+        }
+        guard Double(k) * factor <= Double(Limits.maxCandidates) else {
+            throw QuarryError.invalidArgument(
+                "k × oversample asks for \(Double(k) * factor) candidates; at most \(Limits.maxCandidates)")
         }
         return SearchParameters(
             k: k, nprobe: probes, oversample: factor,
@@ -477,7 +482,7 @@ public final class Collection: @unchecked Sendable {
         for index in results.indices.sorted(by: { results[$0].id < results[$1].id }) {
             let id = results[index].id
             guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(id)) else {
-                throw QuarryError.notACollection(path: path, reason: "vector \(id) has no key (corrupt index)")
+                throw QuarryError.corrupt(path: path, reason: "vector \(id) has no key")
             }
             keys[index] = String(decoding: key, as: UTF8.self)
         }
@@ -493,7 +498,7 @@ public final class Collection: @unchecked Sendable {
             guard let bytes = try txn.get(databases.centroids, key: BigEndian.u32(UInt32(list))),
                 bytes.count == dimension * 4
             else {
-                throw QuarryError.notACollection(path: path, reason: "centroid \(list) is missing or malformed")
+                throw QuarryError.corrupt(path: path, reason: "centroid \(list) is missing or malformed")
             }
             for d in 0..<dimension {
                 centroids[list * dimension + d] = Float(
@@ -657,7 +662,7 @@ extension Collection {
     /// Exact neighbours of many queries at once (blocked sgemm over all stored vectors): the
     /// ground truth for evaluation, far faster than one exact search per query.
     public func exactNeighbors(of queries: [PreparedQuery], k: Int) throws -> [[Hit]] {
-        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        try Limits.check(k, in: 1...Limits.maxK, "k")
         guard !queries.isEmpty else { return [] }
         let dimension = manifest.dimension
         return try environment.read { txn in

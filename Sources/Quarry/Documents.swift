@@ -14,6 +14,10 @@ public struct Chunker: Sendable {
         self.overlap = min(max(0, overlap), self.tokensPerChunk - 1)
     }
 
+    /// Words longer than this many bytes are cut (at a character boundary) into pieces this long,
+    /// so a run of text without spaces still chunks, and tokenizing it stays linear.
+    public static let maxWordBytes = 256
+
     /// The chunks of `text` as UTF-8 byte ranges; `tokenCount` gives the tokens of one word.
     /// Text without words gives no chunks.
     public func chunks(of text: String, tokenCount: (Substring) -> Int) -> [Range<Int>] {
@@ -29,6 +33,9 @@ public struct Chunker: Sendable {
                     words.append((start.offset..<offset, max(1, tokenCount(text[start.index..<utf8]))))
                     wordStart = nil
                 }
+            } else if let start = wordStart, offset - start.offset >= Self.maxWordBytes, byte & 0xC0 != 0x80 {
+                words.append((start.offset..<offset, max(1, tokenCount(text[start.index..<utf8]))))
+                wordStart = (utf8, offset)
             } else if wordStart == nil {
                 wordStart = (utf8, offset)
             }
@@ -76,13 +83,14 @@ public struct StoredDocument: Sendable, Codable, Equatable {
     /// whose stored fingerprint matches.
     public var fingerprint: String
 
-    /// The text of chunk `index`.
+    /// The text of chunk `index` (in time proportional to the chunk, not the document).
     public func chunkText(_ index: Int) -> String {
         guard chunks.indices.contains(index), chunks[index].count == 2 else { return "" }
-        let bytes = Array(text.utf8)
-        let start = min(max(0, chunks[index][0]), bytes.count)
-        let end = min(max(start, chunks[index][1]), bytes.count)
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        let utf8 = text.utf8
+        let start = min(max(0, chunks[index][0]), utf8.count)
+        let end = min(max(start, chunks[index][1]), utf8.count)
+        let from = utf8.index(utf8.startIndex, offsetBy: start)
+        return String(decoding: utf8[from..<utf8.index(from, offsetBy: end - start)], as: UTF8.self)
     }
 }
 
@@ -99,6 +107,16 @@ public struct DocumentHit: Sendable, Codable, Equatable {
     public var snippet: String?
     public var text: String?
     public var metadata: JSONValue?
+}
+
+extension DocumentHit {
+    /// The bytes of the stored fields the hit carries (text, title, url, snippet, metadata as
+    /// JSON), which bound the size of a search's answer.
+    var storedFieldBytes: Int {
+        let metadataBytes = metadata.map { (try? JSONEncoder().encode($0).count) ?? 0 } ?? 0
+        return (text?.utf8.count ?? 0) + (title?.utf8.count ?? 0) + (url?.utf8.count ?? 0)
+            + (snippet?.utf8.count ?? 0) + metadataBytes
+    }
 }
 
 /// Which stored fields a document search resolves for its hits.
@@ -192,6 +210,7 @@ extension Collection {
         source: String, next: () throws -> CrawlRecord?, embedder: Embedder, modelPath: String,
         options: DocumentIngestOptions
     ) throws -> DocumentIngestReport {
+        try options.validate()
         writerLock.lock()
         defer { writerLock.unlock() }
         var manifest = try refreshedState().manifest
@@ -288,32 +307,35 @@ extension Collection {
             // The committed state: another process may have trained or quantized it meanwhile.
             var state = try refreshedState()
             // pplx-embed's models are trained for tanh-INT8; other models' normalised vectors
-            // need a scale measured on their own values.
+            // need a scale measured on their own values. (Documents without words have no
+            // chunks: a batch of only those quantizes and trains nothing yet.)
             var quantization =
                 state.manifest.quantization
-                ?? (embedder.modelType == .qwen3 ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats))
-            var values = Self.quantize(floats, with: quantization)
-            if state.manifest.listCount == 0 {
+                ?? (rows == 0
+                    ? nil : embedder.modelType == .qwen3 ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats))
+            var values = quantization.map { Self.quantize(floats, with: $0) } ?? []
+            if state.manifest.listCount == 0, rows > 0, let chosen = quantization {
                 let lists = min(
                     rows,
                     state.manifest.requestedListCount ?? CollectionManifest.defaultListCount(forVectorCount: rows))
                 progress?("train: \(lists) lists on the first batch's \(rows) chunks")
                 state = try train(
-                    sample: values.map(Float.init), count: rows, lists: lists, quantization: quantization,
+                    sample: values.map(Float.init), count: rows, lists: lists, quantization: chosen,
                     dimension: dimension, options: options.vectorOptions)
-                if let committed = state.manifest.quantization, committed != quantization {
+                if let committed = state.manifest.quantization, committed != chosen {
                     quantization = committed
-                    values = Self.quantize(floats, with: quantization)
+                    values = Self.quantize(floats, with: committed)
                 }
             }
             let trained = state.manifest
-            let kmeans = KMeans(clusterCount: trained.listCount, dimension: dimension)
             var assignment = ListAssignment()
             var codes: [UInt8] = []
-            var scratch: [Float] = []
-            assignAndEncode(
-                values, rows: rows, kmeans: kmeans, centroids: state.centroids, floats: &scratch,
-                assignment: &assignment, codes: &codes)
+            if rows > 0 {
+                var scratch: [Float] = []
+                assignAndEncode(
+                    values, rows: rows, kmeans: KMeans(clusterCount: trained.listCount, dimension: dimension),
+                    centroids: state.centroids, floats: &scratch, assignment: &assignment, codes: &codes)
+            }
             let chunkKeys = changed.flatMap { entry in
                 entry.document.chunks.indices.map { Self.chunkKey(entry.document.key, $0) }
             }
@@ -321,7 +343,11 @@ extension Collection {
             let outcome = try environment.write { txn in
                 // Only the fields this ingest sets, on the manifest as committed.
                 try updateManifest(txn) { manifest in
-                    guard Self.sameTraining(manifest, trained), manifest.quantization ?? settled == settled else {
+                    // The vectors were assigned and quantized for the state read above.
+                    guard
+                        rows == 0
+                            || (Self.sameTraining(manifest, trained) && manifest.quantization ?? settled == settled)
+                    else {
                         throw QuarryError.conflict(
                             "another process changed \(path)'s coarse quantizer or quantization during this ingest; run it again"
                         )
@@ -331,7 +357,7 @@ extension Collection {
                             "the collection was built with the model at \(recorded); mixing models would mix vector spaces"
                         )
                     }
-                    manifest.quantization = settled
+                    if rows > 0 { manifest.quantization = settled }
                     manifest.model = modelPath
                 }
                 var replaced = 0
@@ -425,17 +451,20 @@ extension Collection {
     }
 
     func storedDocument(_ txn: LMDBReadTransaction, key: String) throws -> StoredDocument? {
+        // No document can have a longer key; asking LMDB would fail.
+        guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes else { return nil }
         guard let bytes = try txn.get(databases.docs, key: Array(key.utf8)) else { return nil }
         do {
             return try JSONDecoder().decode(StoredDocument.self, from: Data(try Zstd.decompress(bytes)))
         } catch {
-            throw QuarryError.notACollection(path: path, reason: "the record of document '\(key)' is corrupt")
+            throw QuarryError.corrupt(path: path, reason: "the record of document '\(key)' does not decode")
         }
     }
 
     /// Removes the vector stored under `key` and the key itself; false when there is none.
     @discardableResult
     func removeKeyedVector(_ txn: LMDBWriteTransaction, key: [UInt8]) throws -> Bool {
+        guard !key.isEmpty, key.count <= Self.maxKeyBytes else { return false }
         guard let id = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) else {
             return false
         }
@@ -475,33 +504,48 @@ extension Collection {
     }
 
     /// Searches and resolves hits to documents. With `byDocument`, chunk hits are folded to the
-    /// best chunk per document and `k` documents are returned.
+    /// best chunk per document and `k` documents are returned. The stored fields of the hits may
+    /// add up to `maxResultBytes` (text and metadata counted as stored); beyond that the search
+    /// fails with `limitExceeded` rather than build an unbounded answer.
     public func searchDocuments(
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil, byDocument: Bool = false,
-        fields: DocumentFields = .summary, excluding excludedKey: String? = nil, exact: Bool = false
+        fields: DocumentFields = .summary, excluding excludedKey: String? = nil, exact: Bool = false,
+        maxResultBytes: Int = 64 << 20
     ) throws -> [DocumentHit] {
-        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        try Limits.check(k, in: 1...Limits.maxK, "k")
         let extra = excludedKey == nil ? 0 : 1
-        var fetch = byDocument ? (k + extra) * 4 : k + extra
+        var fetch = min(byDocument ? (k + extra) * 4 : k + extra, Limits.maxK)
+        // Each document's record is decoded once, however many of its chunks hit.
+        var decoded: [String: StoredDocument?] = [:]
         while true {
             let hits =
                 exact
                 ? try exactSearch(query, k: fetch) : try search(query, k: fetch, nprobe: nprobe, oversample: oversample)
             var results: [DocumentHit] = []
             var seen = Set<String>()
+            var fieldBytes = 0
             try environment.read { txn in
                 for hit in hits {
                     let (key, chunk) = Self.splitChunkKey(hit.key)
                     if key == excludedKey { continue }
                     if byDocument && !seen.insert(key).inserted { continue }
                     var result = DocumentHit(key: key, chunk: chunk, score: hit.score)
-                    if chunk != nil, fields != .none, let document = try storedDocument(txn, key: key) {
-                        result.title = document.title
-                        result.url = document.url
-                        result.snippet = String(document.chunkText(chunk!).prefix(240))
-                        if fields == .full {
-                            result.text = document.text
-                            result.metadata = document.metadata
+                    if let chunk, fields != .none {
+                        if decoded[key] == nil { decoded[key] = .some(try storedDocument(txn, key: key)) }
+                        if let document = decoded[key] ?? nil {
+                            result.title = document.title
+                            result.url = document.url
+                            result.snippet = String(document.chunkText(chunk).prefix(240))
+                            if fields == .full {
+                                result.text = document.text
+                                result.metadata = document.metadata
+                            }
+                            fieldBytes += result.storedFieldBytes
+                            guard fieldBytes <= maxResultBytes else {
+                                throw QuarryError.limitExceeded(
+                                    "the \(results.count + 1) hits' stored fields exceed \(maxResultBytes) bytes; "
+                                        + "ask for fewer hits or fewer fields")
+                            }
                         }
                     }
                     results.append(result)
@@ -509,8 +553,8 @@ extension Collection {
                 }
             }
             // Folding may leave fewer than k documents: fetch more chunks while there are more.
-            if results.count >= k || hits.count < fetch || !byDocument { return results }
-            fetch *= 4
+            if results.count >= k || hits.count < fetch || !byDocument || fetch == Limits.maxK { return results }
+            fetch = min(fetch * 4, Limits.maxK)
         }
     }
 
@@ -527,7 +571,7 @@ extension Collection {
             var sum = [Int32](repeating: 0, count: dimension)
             var found = 0
             let records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
-            for vectorKey in vectorKeys {
+            for vectorKey in vectorKeys where !vectorKey.isEmpty && vectorKey.count <= Self.maxKeyBytes {
                 guard let id = try txn.get(databases.keys, key: vectorKey).map({ BigEndian.readU64(from: $0, at: 0) }),
                     let stored = try records.vector(id: id)
                 else { continue }

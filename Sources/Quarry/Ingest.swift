@@ -48,6 +48,7 @@ extension Collection {
     public func ingest(vectors file: VectorFile, keys: [String]? = nil, options: IngestOptions = .init())
         throws -> IngestReport
     {
+        try options.validate()
         writerLock.lock()
         defer { writerLock.unlock() }
         var state = try refreshedState()
@@ -385,7 +386,7 @@ extension Collection {
         var blocks: [(UInt32, [UInt64], [UInt8])] = []
         try txn.forEach(databases.lists, prefix: BigEndian.u32(list)) { key, value in
             guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
-                throw QuarryError.notACollection(path: path, reason: "posting list \(list) holds a malformed block")
+                throw QuarryError.corrupt(path: path, reason: "posting list \(list) holds a malformed block")
             }
             let ids = (0..<block.count).map(block.id(at:))
             let codes = [UInt8](UnsafeRawBufferPointer(start: block.codes, count: block.count * codeBytes))
@@ -442,7 +443,7 @@ extension Collection {
         let codeBytes = IVFLayout.codeBytes(dimension: loadedManifest.dimension)
         var blocks = try readBlocks(txn, list: list)
         guard let blockIndex = blocks.firstIndex(where: { $0.ids.contains(id) }), var tail = blocks.last else {
-            throw QuarryError.notACollection(path: path, reason: "vector \(id) is missing from posting list \(list)")
+            throw QuarryError.corrupt(path: path, reason: "vector \(id) is missing from posting list \(list)")
         }
         let slot = blocks[blockIndex].ids.firstIndex(of: id)!
         let lastID = tail.ids.removeLast()

@@ -24,6 +24,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Larger request bodies get 413.") var maxBodyBytes = 64 << 20
     @Option(help: "Requests that may wait for a busy worker; more get 429.") var maxQueue = 64
     @Option(help: "Threads for searches and embeddings (default: one per core).") var threads: Int?
+    @Option(help: "Request-body bytes all requests in flight may hold; beyond it they get 503.")
+    var maxInFlightBytes = 256 << 20
+    @Option(help: "Bytes of stored fields one search may return; beyond it the search gets 413.")
+    var maxResponseBytes = 64 << 20
+    @Option(
+        help: "A host name the Host header may name besides loopback and --host (repeatable; '*': any).")
+    var allowedHost: [String] = []
 
     func run() async throws {
         var configuration = ServerConfiguration(dataDirectory: data, modelDirectory: model)
@@ -34,6 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxQueue = maxQueue
         if let threads { configuration.searchThreads = threads }
+        configuration.maxInFlightBytes = maxInFlightBytes
+        configuration.maxResponseBytes = maxResponseBytes
+        configuration.allowedHosts = allowedHost
         let server = try reportingErrors { try QuarryServer(configuration: configuration) }
         try await server.run()
     }

@@ -16,13 +16,13 @@ struct APIError: Error, CustomStringConvertible {
 }
 
 extension APIError {
-    /// The status and message for any error a handler throws.
-    init(_ error: any Error) {
+    /// The status and message for any error a handler throws. Messages never show the paths in
+    /// `hiddenPaths` (the data and model directories): a collection's directory is named by the
+    /// collection's name instead.
+    init(_ error: any Error, hiding hiddenPaths: [String] = []) {
         switch error {
         case let error as APIError:
             self = error
-        case let error as QuarryError:
-            self.init(status: Self.status(of: error), message: error.description)
         case let error as WorkPool.Full:
             self.init(
                 status: .tooManyRequests,
@@ -34,17 +34,35 @@ extension APIError {
         case let error as any HTTPResponseError:
             self.init(status: error.status, message: error.status.reasonPhrase)
         default:
-            self.init(status: .internalServerError, message: "\(error)")
+            let kind = ErrorKind(of: error)
+            var message = Self.withoutPaths("\(error)", hiddenPaths)
+            if kind == .storage || kind == .corrupt { message = "storage failure: " + message }
+            self.init(status: Self.status(of: kind), message: message)
         }
     }
 
-    private static func status(of error: QuarryError) -> HTTPResponse.Status {
-        switch error {
-        case .collectionNotFound, .notACollection, .documentNotFound: .notFound
-        case .collectionExists, .incompatibleSchema, .modelMismatch, .conflict: .conflict
-        case .dimensionMismatch, .nonFiniteValue, .invalidArgument, .invalidKey, .invalidRecord, .untrained:
-            .badRequest
+    /// The one place error kinds become HTTP statuses.
+    static func status(of kind: ErrorKind) -> HTTPResponse.Status {
+        switch kind {
+        case .invalidArgument: .badRequest
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .unsupported: .unsupportedMediaType
+        case .resourceLimit: .contentTooLarge
+        case .busy: .tooManyRequests
+        case .corrupt, .storage: .internalServerError
         }
+    }
+
+    /// `message` with each of `paths` (and anything under it) replaced by the last component
+    /// below it, or by "the server's files" for the path itself.
+    private static func withoutPaths(_ message: String, _ paths: [String]) -> String {
+        var result = message
+        for path in paths.filter({ !$0.isEmpty }).sorted(by: { $0.count > $1.count }) {
+            result = result.replacingOccurrences(of: path + "/", with: "")
+            result = result.replacingOccurrences(of: path, with: "the server's files")
+        }
+        return result
     }
 
     /// The JSON response.

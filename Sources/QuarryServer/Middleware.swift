@@ -5,6 +5,8 @@ import Hummingbird
 /// counts and times the request by route pattern, method and final status.
 struct MetricsAndErrorsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
+    /// Paths no error message may show (the data and model directories).
+    let hiddenPaths: [String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -14,7 +16,12 @@ struct MetricsAndErrorsMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = APIError(error).response
+            let answer = APIError(error, hiding: hiddenPaths)
+            if answer.status.code >= 500 {
+                FileHandle.standardError.write(
+                    Data("quarry serve: \(request.method) \(request.uri.path.prefix(200)): \(error)\n".utf8))
+            }
+            response = answer.response
         }
         metrics.record(
             route: context.endpointPath ?? "unmatched", method: request.method, status: response.status,

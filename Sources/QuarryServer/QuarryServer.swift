@@ -26,10 +26,12 @@ public final class QuarryServer: Sendable {
     public init(configuration: ServerConfiguration) throws {
         self.configuration = configuration
         guard configuration.maxBodyBytes > 0, configuration.maxQueue >= 0, configuration.searchThreads > 0,
-            configuration.maxK > 0
+            configuration.searchThreads <= 1_024, configuration.maxK > 0, configuration.maxK <= Limits.maxK,
+            configuration.maxInFlightBytes >= configuration.maxBodyBytes, configuration.maxResponseBytes > 0
         else {
             throw QuarryError.invalidArgument(
-                "--max-body-bytes and the thread count must be positive and --max-queue at least 0")
+                "the body limit, response limit and thread count (at most 1,024) must be positive, the queue "
+                    + "limit at least 0, k at most \(Limits.maxK), and the in-flight limit at least the body limit")
         }
         let modelURL = URL(fileURLWithPath: configuration.modelDirectory).standardizedFileURL
         modelPath = modelURL.path
@@ -44,9 +46,17 @@ public final class QuarryServer: Sendable {
     /// The Hummingbird application: routes, middleware and the listening address.
     public func application(logger: Logger? = nil) -> some ApplicationProtocol {
         let router = Router()
-        router.add(middleware: MetricsAndErrorsMiddleware(metrics: metrics))
+        router.add(
+            middleware: MetricsAndErrorsMiddleware(metrics: metrics, hiddenPaths: [collections.path, modelPath]))
+        router.add(
+            middleware: HostCheckMiddleware(
+                allowed: AllowedHosts(listenHost: configuration.host, extra: configuration.allowedHosts)))
         router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey, openPaths: ["/healthz", "/"]))
         router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
+        router.add(middleware: JSONContentTypeMiddleware())
+        router.add(
+            middleware: InFlightBytesMiddleware(
+                budget: ByteBudget(limit: configuration.maxInFlightBytes), maxBodyBytes: configuration.maxBodyBytes))
         addRoutes(to: router)
         return Application(
             router: router,
@@ -78,7 +88,7 @@ final class CollectionDirectory: @unchecked Sendable {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
-                throw QuarryError.invalidArgument("--data \(path) is a file, not a directory")
+                throw QuarryError.invalidArgument("the data directory \(path) is a file, not a directory")
             }
         } else {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -57,7 +57,7 @@ extension QuarryServer {
             let key = try pathParameter("key", context)
             let document = try await self.searchPool.run {
                 guard let document = try self.collections.collection(named: name).document(key: key) else {
-                    throw APIError.notFound("no document with key '\(key)' in '\(name)'")
+                    throw APIError.notFound("no document with key '\(QuarryError.abbreviated(key))' in '\(name)'")
                 }
                 return document
             }
@@ -68,7 +68,7 @@ extension QuarryServer {
             let key = try pathParameter("key", context)
             try await self.writePool.run {
                 guard try self.collections.collection(named: name).delete(keys: [key]).isEmpty else {
-                    throw APIError.notFound("no document with key '\(key)' in '\(name)'")
+                    throw APIError.notFound("no document with key '\(QuarryError.abbreviated(key))' in '\(name)'")
                 }
             }
             return jsonResponse(["deleted": key])
@@ -166,12 +166,6 @@ extension QuarryServer {
     }
 
     func createCollection(_ request: CreateCollectionRequest) throws -> NamedStats {
-        if let dims = request.dims, !(1...65_536).contains(dims) {
-            throw APIError.badRequest("\"dims\" must be between 1 and 65536, got \(dims)")
-        }
-        if let nlist = request.nlist, nlist <= 0 {
-            throw APIError.badRequest("\"nlist\" must be positive, got \(nlist)")
-        }
         let collection = try collections.create(
             named: request.name, dimension: request.dims ?? embedder.dimension, listCount: request.nlist)
         return NamedStats(name: request.name, stats: try collection.stats())
@@ -246,7 +240,7 @@ extension QuarryServer {
             query, k: k, nprobe: request.nprobe, oversample: request.oversample,
             byDocument: request.byDocument ?? false,
             fields: wanted.isDisjoint(with: [.text, .metadata]) ? (wanted.isEmpty ? .none : .summary) : .full,
-            excluding: excluded, exact: request.exact ?? false)
+            excluding: excluded, exact: request.exact ?? false, maxResultBytes: configuration.maxResponseBytes)
         return SearchResponse(
             hits: hits.map { hit in
                 var hit = hit

@@ -13,6 +13,14 @@ public struct ServerConfiguration: Sendable {
     public var apiKey: String?
     /// Request bodies larger than this get 413.
     public var maxBodyBytes = 64 << 20
+    /// Request bytes all requests in flight may hold together; a request that does not fit gets
+    /// 503 (it reserves its Content-Length, or `maxBodyBytes` when it sends none).
+    public var maxInFlightBytes = 256 << 20
+    /// The most bytes of stored fields (text, metadata, titles, snippets) one search may return.
+    public var maxResponseBytes = 64 << 20
+    /// Host names, besides loopback names and the listen address, that the Host header may
+    /// name (`*`: any); other hosts get 421, which stops DNS-rebinding pages.
+    public var allowedHosts: [String] = []
     /// Requests that may wait for a busy worker thread; beyond that they get 429.
     public var maxQueue = 64
     /// Threads that run searches and embeddings (default: one per core).

@@ -143,7 +143,7 @@ import Testing
                 (#"{"query": "volcano", "k": 1001}"#, .badRequest, "\"k\" must be between 1 and 1000"),
                 (#"{"query": "volcano", "k": -5}"#, .badRequest, "\"k\" must be between 1 and 1000"),
                 (#"{"query": "volcano", "nprobe": 99}"#, .badRequest, "nprobe 99 exceeds"),
-                (#"{"query": "volcano", "oversample": 0.5}"#, .badRequest, "oversample must be at least 1"),
+                (#"{"query": "volcano", "oversample": 0.5}"#, .badRequest, "oversample must be between 1 and"),
                 (#"{"query": "volcano", "vector": [1]}"#, .badRequest, "exactly one of"),
                 (#"{"k": 3}"#, .badRequest, "exactly one of"),
                 (#"{"query": "   "}"#, .badRequest, "empty"),

@@ -91,7 +91,7 @@ extension Collection {
             let writeStarted = clock.now
             let first = start
             let batch = try environment.write { txn in
-                try checkUnchangedTraining(txn, since: manifest)
+                try checkUnchangedTraining(txn, since: manifest, quantization: quantization)
                 return try writeBatch(
                     txn, rows: rows, keyAt: { Array((keys?[first + $0] ?? String(first + $0)).utf8) }, values: values,
                     codes: codes, assignment: assignment, blockCapacity: manifest.blockCapacity)
@@ -208,11 +208,16 @@ extension Collection {
         return try chooseQuantization(for: file, requested: requested, existing: state.manifest.quantization)
     }
 
-    /// Throws when the committed coarse quantizer or quantization is no longer the one
-    /// `expected` describes (vectors assigned with the old one would land in the wrong lists).
-    func checkUnchangedTraining(_ txn: LMDBReadTransaction, since expected: CollectionManifest) throws {
+    /// Throws when the committed coarse quantizer is no longer the one `expected` describes
+    /// (vectors assigned with the old one would land in the wrong lists), or, for float input
+    /// quantized with `quantization`, the committed quantization is another (INT8 input is
+    /// stored as it is, whatever quantization documents recorded meanwhile).
+    func checkUnchangedTraining(
+        _ txn: LMDBReadTransaction, since expected: CollectionManifest, quantization: Quantization?
+    ) throws {
         let committed = try committedManifest(txn)
-        guard Self.sameTraining(committed, expected), committed.quantization == expected.quantization else {
+        guard Self.sameTraining(committed, expected), quantization == nil || committed.quantization == quantization
+        else {
             throw QuarryError.conflict(
                 "another process changed \(path)'s coarse quantizer or quantization during this ingest; run it again")
         }

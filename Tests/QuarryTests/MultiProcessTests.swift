@@ -155,6 +155,34 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         #expect(collection.manifest.defaultProbeCount == probes && collection.manifest.model == miniLMPath)
     }
 
+    @Test func documentsUpsertedElsewhereDuringAVectorIngestHereDoNotStopIt() throws {
+        let dimension = 384  // the default model's, so the documents fit the collection
+        let synth = SyntheticEmbeddings(dimension: dimension, clusterCount: 8, seed: 21)
+        let vectors = directory + "/vectors.npy"
+        try writeNPY(
+            path: vectors, type: .int8, rows: 2000, columns: dimension, values: synth.int8Rows(first: 0, count: 2000))
+        let docs = directory + "/docs.jsonl"
+        try writeLines(sampleDocuments(count: 8), to: docs)
+        let path = directory + "/c"
+        let collection = try Collection.create(at: path, dimension: dimension, listCount: 8)
+        var options = IngestOptions()
+        options.batchSize = 500
+        nonisolated(unsafe) var upserted: Int32 = -1
+        options.progress = { line in
+            // After the first committed batch, another process adds documents, which records
+            // the model and a float quantization in the manifest.
+            if line.hasPrefix("ingest: 500/") {
+                upserted = (try? runQuarry(["ingest", path, "--docs", docs, "--model", miniLMPath]))?.status ?? -2
+            }
+        }
+        let report = try collection.ingest(vectors: VectorFile(path: vectors), options: options)
+        #expect(upserted == 0 && report.added == 2000)
+        #expect(collection.manifest.model == miniLMPath && collection.manifest.quantization != nil)
+        let integrity = try collection.checkIntegrity()
+        #expect(integrity.isConsistent && integrity.documents == 8, "\(integrity.problems)")
+        #expect(integrity.vectors == 2000 + 8)
+    }
+
     @Test func compactIsRefusedWhileAnotherProcessHasTheCollectionOpen() throws {
         let base = try Dataset(in: directory, count: 3000, seed: 16)
         let path = directory + "/c"

@@ -47,6 +47,13 @@ import Testing
         #expect(run.output.contains("torn: 0, regressions: 0, errors: 0"), "\(run.output)")
     }
 
+    /// On main the server crashed at the second search after a failed remap (LMDB keeps no map).
+    @Test func aFailedMapResizeLeavesTheServerUpWithClearErrors() throws {
+        let run = try harness("remapfail.py", [])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("search after 3: 500"), "\(run.output)")
+    }
+
     @Test func aFullMapFailsTheIngestClearlyAndKeepsWhatWasCommitted() throws {
         let small = try Dataset(in: temporary.path, count: 500)
         let large = try Dataset(in: temporary.path, count: 30_000, seed: 9)

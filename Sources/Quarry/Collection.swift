@@ -565,7 +565,7 @@ public final class Collection: @unchecked Sendable {
         var sizes = [Int](repeating: 0, count: manifest.listCount)
         try environment.read { txn in
             try txn.forEach(databases.lists) { key, value in
-                let list = Int(BigEndian.readU32(from: key, at: 0))
+                let list = Int(try BigEndian.readU32(from: key, at: 0))
                 if list < sizes.count, value.count >= 4 {
                     sizes[list] += Int(UInt32(littleEndian: value.loadUnaligned(as: UInt32.self)))
                 }
@@ -647,7 +647,7 @@ final class LMDBIVFStorage: IVFStorage {
     /// Every live vector (one with a key), in id order.
     func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws {
         try txn.forEach(databases.idKeys) { key, _ in
-            let id = BigEndian.readU64(from: key, at: 0)
+            let id = try BigEndian.readU64(from: key, at: 0)
             guard let stored = try records.vector(id: id) else { return true }
             return try body(id, stored)
         }

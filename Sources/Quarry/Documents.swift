@@ -465,7 +465,7 @@ extension Collection {
     @discardableResult
     func removeKeyedVector(_ txn: LMDBWriteTransaction, key: [UInt8]) throws -> Bool {
         guard !key.isEmpty, key.count <= Self.maxKeyBytes else { return false }
-        guard let id = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) else {
+        guard let id = try txn.get(databases.keys, key: key).map({ try BigEndian.readU64(from: $0, at: 0) }) else {
             return false
         }
         try removeVector(txn, id: id)
@@ -572,7 +572,9 @@ extension Collection {
             var found = 0
             let records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
             for vectorKey in vectorKeys where !vectorKey.isEmpty && vectorKey.count <= Self.maxKeyBytes {
-                guard let id = try txn.get(databases.keys, key: vectorKey).map({ BigEndian.readU64(from: $0, at: 0) }),
+                guard
+                    let id = try txn.get(databases.keys, key: vectorKey).map({ try BigEndian.readU64(from: $0, at: 0) }
+                    ),
                     let stored = try records.vector(id: id)
                 else { continue }
                 for d in 0..<dimension { sum[d] += Int32(stored.values[d]) }
@@ -603,7 +605,7 @@ extension Collection {
     public func modelPath(override: String? = nil) throws -> String {
         guard let path = override ?? manifest.model else {
             throw QuarryError.invalidArgument(
-                "\(self.path) records no model (it was not built from documents); pass --model DIR")
+                "\(self.path) records no model (it was not built from documents); name the model directory")
         }
         return path
     }

@@ -183,7 +183,7 @@ extension Collection {
         if let existing {
             if let requested, requested != (existing == .tanh ? .tanh : .calibrated) {
                 throw QuarryError.invalidArgument(
-                    "the collection quantizes with \(existing == .tanh ? "tanh" : "calibrated"); --quantize \(requested.rawValue) would mix scales"
+                    "the collection quantizes with \(existing == .tanh ? "tanh" : "calibrated"); quantizing with \(requested.rawValue) would mix scales"
                 )
             }
             return existing
@@ -334,7 +334,8 @@ extension Collection {
         let dimension = loadedManifest.dimension
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var result = BatchResult()
-        var nextID = try txn.get(databases.meta, key: Self.nextIDKey).map { BigEndian.readU64(from: $0, at: 0) } ?? 0
+        var nextID =
+            try txn.get(databases.meta, key: Self.nextIDKey).map { try BigEndian.readU64(from: $0, at: 0) } ?? 0
         let firstID = nextID
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
         var records: [UInt8] = []
@@ -344,7 +345,8 @@ extension Collection {
             for r in 0..<rows {
                 let key = keyAt(r)
                 let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
-                if let existing = try txn.get(databases.keys, key: key).map({ BigEndian.readU64(from: $0, at: 0) }) {
+                if let existing = try txn.get(databases.keys, key: key).map({ try BigEndian.readU64(from: $0, at: 0) })
+                {
                     let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
                     if let stored = try lookup.vector(id: existing),
                         memcmp(stored.values, vector.baseAddress!, dimension) == 0
@@ -395,7 +397,7 @@ extension Collection {
             }
             let ids = (0..<block.count).map(block.id(at:))
             let codes = [UInt8](UnsafeRawBufferPointer(start: block.codes, count: block.count * codeBytes))
-            blocks.append((BigEndian.readU32(from: key, at: 4), ids, codes))
+            blocks.append((try BigEndian.readU32(from: key, at: 4), ids, codes))
             return true
         }
         return blocks
@@ -436,7 +438,7 @@ extension Collection {
         else { return }
         try removeFromList(txn, id: id, list: stored.list)
         if let second = try txn.get(databases.spills, key: BigEndian.u64(id)) {
-            try removeFromList(txn, id: id, list: BigEndian.readU32(from: second, at: 0))
+            try removeFromList(txn, id: id, list: try BigEndian.readU32(from: second, at: 0))
             try txn.delete(databases.spills, key: BigEndian.u64(id))
         }
         // The record stays in its segment, unreachable: no list, key or id-key refers to it.

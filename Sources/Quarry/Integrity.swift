@@ -49,7 +49,7 @@ extension Collection {
                     report.note("key '\(keyText)' holds a malformed id")
                     return true
                 }
-                let id = BigEndian.readU64(from: value, at: 0)
+                let id = try BigEndian.readU64(from: value, at: 0)
                 guard let back = try txn.get(databases.idKeys, key: BigEndian.u64(id)), back.elementsEqual(key)
                 else {
                     report.note("key '\(keyText)' has id \(id), which does not map back to it")
@@ -64,7 +64,7 @@ extension Collection {
                 }
                 var secondary: UInt32?
                 if let spill = try txn.get(databases.spills, key: BigEndian.u64(id)), spill.count == 4 {
-                    secondary = BigEndian.readU32(from: spill, at: 0)
+                    secondary = try BigEndian.readU32(from: spill, at: 0)
                     report.spilledVectors += 1
                 }
                 expected[id] = (stored.list, secondary, 0)
@@ -80,7 +80,7 @@ extension Collection {
                     report.note("a posting-list block is malformed")
                     return true
                 }
-                let list = BigEndian.readU32(from: key, at: 0)
+                let list = try BigEndian.readU32(from: key, at: 0)
                 for index in 0..<block.count {
                     report.listEntries += 1
                     let id = block.id(at: index)
@@ -126,7 +126,7 @@ extension Collection {
         return try environment.read { txn in
             guard let id = try txn.get(databases.keys, key: Array(key.utf8)), id.count == 8,
                 let stored = try VectorRecords(txn: txn, database: databases.vectors, dimension: dimension).vector(
-                    id: BigEndian.readU64(from: id, at: 0))
+                    id: try BigEndian.readU64(from: id, at: 0))
             else { return nil }
             return Array(UnsafeBufferPointer(start: stored.values, count: dimension))
         }

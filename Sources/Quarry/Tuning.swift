@@ -29,7 +29,8 @@ extension Collection {
     public func tune(k: Int, targetRecall: Double, sampleSize: Int = 200, record: Bool = true) throws
         -> TuningResult
     {
-        guard k > 0 else { throw QuarryError.invalidArgument("k must be positive, got \(k)") }
+        try Limits.check(k, in: 1...Limits.maxK, "k")
+        try Limits.check(sampleSize, in: 1...100_000, "the tuning sample")
         guard targetRecall > 0, targetRecall <= 1 else {
             throw QuarryError.invalidArgument("the target recall must be in (0, 1], got \(targetRecall)")
         }
@@ -39,7 +40,7 @@ extension Collection {
         let (keys, queries) = try environment.read { txn -> ([String], [PreparedQuery]) in
             var ids: [UInt64] = []
             try txn.forEach(databases.idKeys) { key, _ in
-                ids.append(BigEndian.readU64(from: key, at: 0))
+                ids.append(try BigEndian.readU64(from: key, at: 0))
                 return true
             }
             var generator = SplitMix64(seed: 0x70E5)

@@ -27,8 +27,14 @@ struct SynthCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard n > 0, dims > 0, queries > 0, gtK > 0 else {
-                throw ValidationError("--n, --dims, --queries and --gt-k must be positive")
+            guard (1...1 << 34).contains(n), dims > 0, (1...1 << 20).contains(queries), (1...100_000).contains(gtK)
+            else {
+                throw ValidationError(
+                    "--n must be between 1 and 2^34, --dims positive, --queries between 1 and 2^20, --gt-k between 1 and 100000"
+                )
+            }
+            if let clusters, !(1...n).contains(clusters) {
+                throw ValidationError("--clusters must be between 1 and --n (\(n)), got \(clusters)")
             }
             guard dims <= 1040 else {
                 throw ValidationError("exact ground truth in float32 is exact up to 1040 dimensions")

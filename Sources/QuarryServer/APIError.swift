@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Quarry
 
 /// An error answered with its status and `{"error": message}`.
@@ -29,6 +30,8 @@ extension APIError {
                 message:
                     "the server is busy (every worker thread is taken and \(error.queueLimit) requests wait); retry later",
                 headers: [.retryAfter: "1"])
+        case let error as HTTPParserError:
+            self.init(status: .badRequest, message: "malformed HTTP request: \(error)")
         case let error as HTTPError:
             self.init(status: error.status, message: error.body ?? error.status.reasonPhrase)
         case let error as any HTTPResponseError:

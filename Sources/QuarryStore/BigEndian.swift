@@ -16,15 +16,23 @@ public enum BigEndian {
         withUnsafeBytes(of: (first.bigEndian, second.bigEndian)) { Array($0) }
     }
 
-    /// The big-endian `UInt32` at byte `offset` of `bytes` (which must hold 4 bytes there).
-    public static func readU32(from bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt32 {
-        precondition(offset >= 0 && offset + 4 <= bytes.count, "readU32 at \(offset) of a \(bytes.count)-byte buffer")
+    /// The big-endian `UInt32` at byte `offset` of `bytes`; `StoreError.corruptData` when
+    /// `bytes` holds no 4 bytes there (a damaged key or value).
+    public static func readU32(from bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws -> UInt32 {
+        guard offset >= 0, offset <= bytes.count - 4 else {
+            throw StoreError.corruptData(
+                "a \(bytes.count)-byte key or value where a 4-byte integer at \(offset) belongs")
+        }
         return UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
-    /// The big-endian `UInt64` at byte `offset` of `bytes` (which must hold 8 bytes there).
-    public static func readU64(from bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
-        precondition(offset >= 0 && offset + 8 <= bytes.count, "readU64 at \(offset) of a \(bytes.count)-byte buffer")
+    /// The big-endian `UInt64` at byte `offset` of `bytes`; `StoreError.corruptData` when
+    /// `bytes` holds no 8 bytes there (a damaged key or value).
+    public static func readU64(from bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws -> UInt64 {
+        guard offset >= 0, offset <= bytes.count - 8 else {
+            throw StoreError.corruptData(
+                "a \(bytes.count)-byte key or value where an 8-byte integer at \(offset) belongs")
+        }
         return UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 }

@@ -36,6 +36,33 @@ import Testing
         }
     }
 
+    @Test func everyKeyThatCanBeWrittenCanBeReadAndDeleted() async throws {
+        try await withServer { _, client in
+            let name = "keys-\(UUID().uuidString.prefix(8))"
+            #expect(try await client.send(.post, "/v1/collections", json: #"{"name": "\#(name)"}"#).status == .created)
+            let longest = String(repeating: "é/ ?#%", count: 60).utf8.prefix(Collection.maxDocumentKeyBytes)
+            let keys = [
+                String(decoding: longest, as: UTF8.self), "a/b/c", "100% sure?", "#fragment", "..", "ключ 🔑",
+            ]
+            let records = keys.enumerated().map { index, key in
+                ["id": key, "text": "Stored document number \(index) about rivers and their deltas."]
+            }
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: records), as: UTF8.self)
+            let ingest = try await client.send(.post, "/v1/collections/\(name)/documents", json: body)
+            #expect(ingest.status == .ok, "\(ingest.errorMessage)")
+            for key in keys {
+                let path = "/v1/collections/\(name)/documents/"
+                    + key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let read = try await client.send(.get, path)
+                #expect(read.status == .ok && read.object["key"] as? String == key, "\(key.prefix(20))")
+                #expect(try await client.send(.delete, path).status == .ok, "\(key.prefix(20))")
+                #expect(try await client.send(.get, path).status == .notFound)
+            }
+            let stats = try await client.send(.get, "/v1/collections/\(name)")
+            #expect(stats.object["documents"] as? Int == 0 && stats.object["vectors"] as? Int == 0)
+        }
+    }
+
     @Test func numbersPastTheirBoundsAreRefused() async throws {
         try await withServer { _, client in
             let search = "/v1/collections/docs/search"
@@ -187,5 +214,31 @@ import Testing
             #expect(!response.errorMessage.contains(fixture.dataDirectory), "\(response.errorMessage)")
             #expect(try await client.send(.get, "/v1/collections/\(name)/documents/d-2").status == .ok)
         }
+    }
+}
+
+/// A short run of the hostile-client harness against the debug `quarry serve` binary (the full
+/// run: `python3 scripts/harness/hostile_client.py --requests 20000`).
+@Suite struct HostileClientHarnessTests {
+    @Test func aShortHostileRunLeavesTheServerHealthyAndLosesNothing() throws {
+        let binary = repositoryRoot.appendingPathComponent(".build/debug/quarry").path
+        #expect(FileManager.default.isExecutableFile(atPath: binary), "build the quarry product first")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", repositoryRoot.appendingPathComponent("scripts/harness/hostile_client.py").path,
+            "--binary", binary, "--model", miniLMPath, "--requests", "120", "--documents", "8", "--seed", "7",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text.suffix(2000))")
+        let summary = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        #expect(summary?["requests"] as? Int == 120)
+        #expect(summary?["seeded_documents_intact"] as? Int == 8)
+        #expect((summary?["failures"] as? [Any])?.isEmpty == true)
     }
 }

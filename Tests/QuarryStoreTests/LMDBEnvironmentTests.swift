@@ -69,9 +69,9 @@ import Testing
             try environment.read { transaction in
                 var seen: [(UInt32, UInt32)] = []
                 try transaction.forEach(lists) { key, value in
-                    let list = BigEndian.readU32(from: key)
-                    #expect(BigEndian.readU32(from: value) == list &+ BigEndian.readU32(from: key, at: 4))
-                    seen.append((list, BigEndian.readU32(from: key, at: 4)))
+                    let list = try BigEndian.readU32(from: key)
+                    #expect(try BigEndian.readU32(from: value) == list &+ BigEndian.readU32(from: key, at: 4))
+                    seen.append((list, try BigEndian.readU32(from: key, at: 4)))
                     return true
                 }
                 let expected = numbers.sorted().flatMap { list in [0, 1, 3].map { (list, UInt32($0)) } }
@@ -80,15 +80,15 @@ import Testing
 
                 var fromNine: [UInt32] = []
                 try transaction.forEach(lists, from: BigEndian.u32u32(9, 2)) { key, _ in
-                    fromNine.append(BigEndian.readU32(from: key, at: 4))
+                    fromNine.append(try BigEndian.readU32(from: key, at: 4))
                     return fromNine.count < 3
                 }
                 #expect(fromNine == [3, 0, 1])  // (9,3), then list 256's blocks 0 and 1; stopped at 3
 
                 var blocksOf256: [UInt32] = []
                 try transaction.forEach(lists, prefix: BigEndian.u32(256)) { key, _ in
-                    #expect(BigEndian.readU32(from: key) == 256)
-                    blocksOf256.append(BigEndian.readU32(from: key, at: 4))
+                    #expect(try BigEndian.readU32(from: key) == 256)
+                    blocksOf256.append(try BigEndian.readU32(from: key, at: 4))
                     return true
                 }
                 #expect(blocksOf256 == [0, 1, 3])
@@ -102,7 +102,7 @@ import Testing
 
                 let last = try #require(try transaction.last(lists))
                 #expect(last.key == BigEndian.u32u32(70_000, 3))
-                #expect(BigEndian.readU32(from: last.value) == 70_003)
+                #expect(try BigEndian.readU32(from: last.value) == 70_003)
             }
             let empty = try environment.openDatabase("empty", create: true)
             #expect(try environment.read { try $0.last(empty) } == nil)
@@ -277,10 +277,10 @@ import Testing
                 writerCommitted.signal()
             }
             try environment.read { transaction in
-                let a = BigEndian.readU64(from: try #require(try transaction.get(pair, key: bytes("a"))))
+                let a = try BigEndian.readU64(from: try #require(try transaction.get(pair, key: bytes("a"))))
                 readerStarted.signal()
                 writerCommitted.wait()
-                let b = BigEndian.readU64(from: try #require(try transaction.get(pair, key: bytes("b"))))
+                let b = try BigEndian.readU64(from: try #require(try transaction.get(pair, key: bytes("b"))))
                 #expect(a == 0)
                 #expect(b == 0)  // the old snapshot, though the writer has committed
             }
@@ -401,7 +401,8 @@ import Testing
                     for round in 0..<15 {
                         try environment.write { transaction in
                             let current =
-                                try transaction.get(counters, key: bytes("n")).map { BigEndian.readU64(from: $0) } ?? 0
+                                try transaction.get(counters, key: bytes("n")).map { try BigEndian.readU64(from: $0) }
+                                ?? 0
                             try transaction.put(counters, key: bytes("n"), value: BigEndian.u64(current + 1))
                             // Grow the map now and then, while other threads read and wait to write.
                             let filler = [UInt8](repeating: 0, count: 4096)

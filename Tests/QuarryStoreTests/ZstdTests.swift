@@ -65,11 +65,17 @@ import Testing
         #expect(BigEndian.u32u32(1, 0xFFFF_FFFF).lexicographicallyPrecedes(BigEndian.u32u32(2, 0)))
     }
 
-    @Test func readsBackAtOffsets() {
+    @Test func readsBackAtOffsets() throws {
         let key = [0xAA] + BigEndian.u64(0x0102_0304_0506_0708) + BigEndian.u32(42)
-        key.withUnsafeBytes { buffer in
-            #expect(BigEndian.readU64(from: buffer, at: 1) == 0x0102_0304_0506_0708)
-            #expect(BigEndian.readU32(from: buffer, at: 9) == 42)
+        try key.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) throws in
+            #expect(try BigEndian.readU64(from: buffer, at: 1) == 0x0102_0304_0506_0708)
+            #expect(try BigEndian.readU32(from: buffer, at: 9) == 42)
+            // A value too short for the integer is damaged data, not a trap.
+            #expect(throws: StoreError.self) { try BigEndian.readU64(from: buffer, at: 6) }
+            #expect(throws: StoreError.self) {
+                try BigEndian.readU32(from: UnsafeRawBufferPointer(rebasing: buffer[0..<3]))
+            }
+            #expect(throws: StoreError.self) { try BigEndian.readU32(from: buffer, at: -1) }
         }
     }
 }

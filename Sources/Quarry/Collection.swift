@@ -37,6 +37,13 @@ public struct CollectionStats: Sendable, Codable {
 /// A Quarry collection: one LMDB environment holding an IVF index of INT8 vectors with 1-bit
 /// codes in its posting lists. Any number of threads may search while one ingest writes;
 /// every search reads one committed state.
+///
+/// Several processes may open one collection: LMDB keeps one writer at a time across them,
+/// every change to the manifest is a read-modify-write of the committed one inside its write
+/// transaction, and a read notices another process's commits (its transaction id differs
+/// from the one the cached manifest and centroids were confirmed at) and reloads what
+/// changed. Each process holds a shared lock on the directory (`DirectoryLock`) while open;
+/// `compact` needs it exclusive.
 public final class Collection: @unchecked Sendable {
     public let path: String
     let environment: LMDBEnvironment
@@ -45,17 +52,40 @@ public final class Collection: @unchecked Sendable {
     /// Held for the whole of an ingest or delete, so that writers from several threads take
     /// turns (LMDB has one writer; this also keeps training and manifest updates in order).
     let writerLock = NSLock()
+    /// Held shared while the collection is open (exclusive during compaction).
+    private let directoryLock: DirectoryLock
+    // The cached committed state, guarded by `lock`.
     private var manifestState: CollectionManifest
+    /// The manifest's bytes as committed: a read compares them to notice a change.
+    private var manifestBytes: [UInt8]
     private var centroidState: [Float]
+    /// Counts the centroid sets loaded; a search slot belongs to one.
+    private var centroidGeneration = 0
+    /// The newest transaction id the cached state is known to match.
+    private var stateTransactionID: Int
     private var idleSearchers: [SearchSlot] = []
 
     /// A searcher with the record segments and posting-list blocks its searches found (kept
     /// while the collection's snapshot stays the same). One search uses a slot at a time.
     final class SearchSlot {
         let searcher: IVFSearcher
+        /// The centroid set its searcher was built on (see `centroidGeneration`).
+        let centroidGeneration: Int
         let segments = SegmentAddresses()
         let listBlocks = SnapshotMemo<[IVFBlock]>()
-        init(_ searcher: IVFSearcher) { self.searcher = searcher }
+        init(_ searcher: IVFSearcher, centroidGeneration: Int) {
+            self.searcher = searcher
+            self.centroidGeneration = centroidGeneration
+        }
+    }
+
+    /// The manifest and coarse centroids of one committed state.
+    struct State {
+        var manifest: CollectionManifest
+        var centroids: [Float]
+        /// `centroidGeneration` of the cached centroids, or nil for centroids of an older
+        /// snapshot than the cached state (loaded for one read only).
+        var centroidGeneration: Int?
     }
 
     struct Databases {
@@ -67,12 +97,16 @@ public final class Collection: @unchecked Sendable {
     static let manifestKey = Array("manifest".utf8)
     static let nextIDKey = Array("next_id".utf8)
 
-    /// The collection's manifest as last committed by this process or read at open.
-    public var manifest: CollectionManifest { lock.withLock { manifestState } }
+    /// The collection's manifest as last committed (by any process).
+    public var manifest: CollectionManifest { (try? refreshedState().manifest) ?? loadedManifest }
 
-    private init(path: String, environment: LMDBEnvironment, manifest: CollectionManifest) throws {
+    /// The manifest as cached (current as of this process's last read or write).
+    var loadedManifest: CollectionManifest { lock.withLock { manifestState } }
+
+    private init(path: String, environment: LMDBEnvironment, directoryLock: DirectoryLock) throws {
         self.path = path
         self.environment = environment
+        self.directoryLock = directoryLock
         databases = try Databases(
             meta: environment.openDatabase("meta", create: true),
             centroids: environment.openDatabase("centroids", create: true),
@@ -82,9 +116,30 @@ public final class Collection: @unchecked Sendable {
             idKeys: environment.openDatabase("idkeys", create: true),
             docs: environment.openDatabase("docs", create: true),
             spills: environment.openDatabase("spills", create: true))
-        manifestState = manifest
+        let databases = self.databases
+        let path = self.path
+        (manifestBytes, manifestState, stateTransactionID) = try environment.read { txn in
+            guard let bytes = try txn.get(databases.meta, key: Self.manifestKey) else {
+                throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry manifest")
+            }
+            return ([UInt8](bytes), try Self.decodeManifest(bytes, path: path), txn.transactionID)
+        }
         centroidState = []
-        centroidState = try environment.read { try loadCentroids($0, listCount: manifest.listCount) }
+        centroidState = try environment.read { try loadCentroids($0, manifest: manifestState) }
+    }
+
+    /// Decodes a stored manifest, refusing one that is not Quarry's or of another schema.
+    static func decodeManifest(_ bytes: UnsafeRawBufferPointer, path: String) throws -> CollectionManifest {
+        guard let manifest = try? JSONDecoder().decode(CollectionManifest.self, from: Data(bytes)),
+            manifest.format == CollectionManifest.formatName
+        else {
+            throw QuarryError.notACollection(path: path, reason: "its manifest is not a Quarry manifest")
+        }
+        guard manifest.schemaVersion == CollectionManifest.currentSchemaVersion else {
+            throw QuarryError.incompatibleSchema(
+                path: path, found: manifest.schemaVersion, supported: CollectionManifest.currentSchemaVersion)
+        }
+        return manifest
     }
 
     /// Creates an empty collection in `path`, which must not exist or be an empty directory.
@@ -107,7 +162,8 @@ public final class Collection: @unchecked Sendable {
         } else {
             try files.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
-        let environment = try LMDBEnvironment(directory: path, options: .init(create: true))
+        let directoryLock = try DirectoryLock(directory: path, mode: .shared)
+        let environment = try LMDBEnvironment(directory: path, options: environmentOptions(create: true))
         let manifest = CollectionManifest(
             dimension: dimension, requestedListCount: listCount, spillPenalty: spillPenalty)
         let meta = try environment.openDatabase("meta", create: true)
@@ -115,8 +171,23 @@ public final class Collection: @unchecked Sendable {
             try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
         }
         return try registry.shared(at: path) {
-            try Collection(path: path, environment: environment, manifest: manifest)
+            try Collection(path: path, environment: environment, directoryLock: directoryLock)
         }
+    }
+
+    /// The environment variable that caps a collection's map (in MiB), for tests and harnesses
+    /// of a full map; unset, the map may grow to 1 TiB.
+    public static let maxMapSizeVariable = "QUARRY_MAX_MAP_MB"
+
+    static func environmentOptions(create: Bool) -> LMDBEnvironment.Options {
+        var options = LMDBEnvironment.Options(create: create)
+        if let text = ProcessInfo.processInfo.environment[maxMapSizeVariable], let megabytes = Int(text),
+            megabytes > 0, megabytes <= 1 << 20
+        {
+            options.maxMapSize = megabytes << 20
+            options.initialMapSize = min(options.initialMapSize, options.maxMapSize)
+        }
+        return options
     }
 
     /// Collections open in this process, by resolved path: opening one again shares it (LMDB
@@ -151,7 +222,9 @@ public final class Collection: @unchecked Sendable {
         try registry.shared(at: path) { try openUnshared(at: path) }
     }
 
-    private static func openUnshared(at path: String) throws -> Collection {
+    /// Opens the collection without registering it; with `directoryLock`, under that lock
+    /// (compaction's exclusive one) instead of a shared one of its own.
+    static func openUnshared(at path: String, directoryLock: DirectoryLock? = nil) throws -> Collection {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw QuarryError.collectionNotFound(path: path)
@@ -162,31 +235,23 @@ public final class Collection: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
             throw QuarryError.notACollection(path: path, reason: "it holds no data.mdb")
         }
+        let heldLock = try directoryLock ?? DirectoryLock(directory: path, mode: .shared)
         let environment: LMDBEnvironment
         do {
-            environment = try LMDBEnvironment(directory: path, options: .init(create: false))
+            environment = try LMDBEnvironment(directory: path, options: environmentOptions(create: false))
         } catch {
             throw QuarryError.notACollection(path: path, reason: "\(error)")
         }
         guard let meta = try? environment.openDatabase("meta", create: false) else {
             throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry metadata")
         }
-        let manifest: CollectionManifest = try environment.read { txn in
+        try environment.read { txn in
             guard let bytes = try txn.get(meta, key: manifestKey) else {
                 throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry manifest")
             }
-            guard let manifest = try? JSONDecoder().decode(CollectionManifest.self, from: Data(bytes)),
-                manifest.format == CollectionManifest.formatName
-            else {
-                throw QuarryError.notACollection(path: path, reason: "its manifest is not a Quarry manifest")
-            }
-            return manifest
+            _ = try decodeManifest(bytes, path: path)
         }
-        guard manifest.schemaVersion == CollectionManifest.currentSchemaVersion else {
-            throw QuarryError.incompatibleSchema(
-                path: path, found: manifest.schemaVersion, supported: CollectionManifest.currentSchemaVersion)
-        }
-        return try Collection(path: path, environment: environment, manifest: manifest)
+        return try Collection(path: path, environment: environment, directoryLock: heldLock)
     }
 
     // MARK: Reading
@@ -196,7 +261,9 @@ public final class Collection: @unchecked Sendable {
 
     /// Prepares a float query: quantized like the collection's vectors.
     public func prepare(query: [Float]) throws -> PreparedQuery {
-        let manifest = self.manifest
+        // The quantization is fixed once set; while unset another process may have just set it.
+        let cached = loadedManifest
+        let manifest = cached.quantization == nil ? self.manifest : cached
         guard query.count == manifest.dimension else {
             throw QuarryError.dimensionMismatch(expected: manifest.dimension, found: query.count, source: "the query")
         }
@@ -214,8 +281,9 @@ public final class Collection: @unchecked Sendable {
 
     /// Prepares an INT8 query.
     public func prepare(int8 query: [Int8]) throws -> PreparedQuery {
-        guard query.count == manifest.dimension else {
-            throw QuarryError.dimensionMismatch(expected: manifest.dimension, found: query.count, source: "the query")
+        let dimension = loadedManifest.dimension
+        guard query.count == dimension else {
+            throw QuarryError.dimensionMismatch(expected: dimension, found: query.count, source: "the query")
         }
         return PreparedQuery(int8: query)
     }
@@ -226,11 +294,14 @@ public final class Collection: @unchecked Sendable {
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil,
         prefilter: Prefilter? = nil, threads: Int = 1
     ) throws -> [Hit] {
-        var parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+        // Checked before reading, so that bad arguments are refused on an untrained collection too.
+        _ = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
         try Limits.check(threads, in: 1...Limits.maxThreads, "the thread count")
-        parameters.threads = threads
-        return try withSearcher { slot in
-            try environment.read { txn in
+        return try environment.read { txn in
+            try withSearcher(in: txn) { slot in
+                var parameters = try searchParameters(
+                    k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
+                parameters.threads = threads
                 let storage = LMDBIVFStorage(txn: txn, databases: databases, slot: slot)
                 return try hits(slot.searcher.search(query, parameters: parameters, in: storage), txn)
             }
@@ -244,6 +315,7 @@ public final class Collection: @unchecked Sendable {
         batch queries: [PreparedQuery], k: Int, nprobe: Int? = nil, oversample: Double? = nil,
         prefilter: Prefilter? = nil, threads: Int = 1
     ) throws -> [[Hit]] {
+        try refreshedState()
         let parameters = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
         try Limits.check(threads, in: 1...Limits.maxThreads, "the thread count")
         var results = [[Hit]](repeating: [], count: queries.count)
@@ -253,9 +325,9 @@ public final class Collection: @unchecked Sendable {
         }
         try results.withUnsafeMutableBufferPointer { results in
             try concurrentlyThrowing(parts) { part in
-                try withSearcher { slot in
-                    // Each thread its own read transaction: LMDB's are not shared between threads.
-                    try environment.read { txn in
+                // Each thread its own read transaction: LMDB's are not shared between threads.
+                try environment.read { txn in
+                    try withSearcher(in: txn) { slot in
                         let storage = LMDBIVFStorage(txn: txn, databases: databases, slot: slot)
                         for start in stride(
                             from: ranges[part].lowerBound, to: ranges[part].upperBound, by: Self.batchSize)
@@ -293,7 +365,7 @@ public final class Collection: @unchecked Sendable {
     public func searchParameters(
         k: Int, nprobe: Int?, oversample: Double?, prefilter: Prefilter? = nil
     ) throws -> SearchParameters {
-        let manifest = self.manifest
+        let manifest = loadedManifest
         try Limits.check(k, in: 1...Limits.maxK, "k")
         let lists = max(manifest.listCount, 1)
         // Untuned default: about √nlist lists, at least 8 (`quarry tune` records a measured one).
@@ -318,18 +390,90 @@ public final class Collection: @unchecked Sendable {
             listsShareVectors: manifest.spillPenalty != nil)
     }
 
-    /// Runs `body` with a searcher from the pool; nil when the collection is untrained.
-    private func withSearcher<R>(_ body: (SearchSlot) throws -> R) throws -> R? {
-        let slot: SearchSlot? = lock.withLock {
-            guard !centroidState.isEmpty else { return nil }
-            if let idle = idleSearchers.popLast(), idle.searcher.listCount == manifestState.listCount { return idle }
-            return SearchSlot(IVFSearcher(centroids: centroidState, dimension: manifestState.dimension))
+    /// Runs `body` with a searcher for `txn`'s snapshot from the pool; nil when the snapshot
+    /// is untrained.
+    private func withSearcher<R>(in txn: LMDBReadTransaction, _ body: (SearchSlot) throws -> R) throws -> R? {
+        let id = txn.transactionID
+        // The common case, one lock: the cached state is the snapshot's.
+        var slot: SearchSlot? = lock.withLock {
+            guard id == stateTransactionID, !centroidState.isEmpty else { return nil }
+            return idleSearchers.popLast()
+                ?? SearchSlot(
+                    IVFSearcher(centroids: centroidState, dimension: manifestState.dimension),
+                    centroidGeneration: centroidGeneration)
+        }
+        if slot == nil {
+            let state = try state(in: txn)
+            guard !state.centroids.isEmpty else { return nil }
+            slot = lock.withLock {
+                if state.centroidGeneration == centroidGeneration, let idle = idleSearchers.popLast() { return idle }
+                return SearchSlot(
+                    IVFSearcher(centroids: state.centroids, dimension: state.manifest.dimension),
+                    centroidGeneration: state.centroidGeneration ?? -1)
+            }
         }
         guard let slot else { return nil }
         defer {
-            lock.withLock { if slot.searcher.listCount == manifestState.listCount { idleSearchers.append(slot) } }
+            lock.withLock { if slot.centroidGeneration == centroidGeneration { idleSearchers.append(slot) } }
         }
         return try body(slot)
+    }
+
+    /// The manifest and centroids committed in `txn`'s snapshot. The cached ones when nothing
+    /// was committed since they were confirmed; otherwise the stored manifest's bytes are
+    /// compared with the cached ones and, when they differ, the manifest (and, when it was
+    /// trained anew, the centroids) are reloaded and, for a snapshot newer than the cache,
+    /// cached.
+    @discardableResult
+    func state(in txn: LMDBReadTransaction) throws -> State {
+        let id = txn.transactionID
+        let cached = lock.withLock {
+            (
+                current: id == stateTransactionID, bytes: manifestBytes,
+                state: State(manifest: manifestState, centroids: centroidState, centroidGeneration: centroidGeneration)
+            )
+        }
+        if cached.current { return cached.state }
+        guard let stored = try txn.get(databases.meta, key: Self.manifestKey) else {
+            throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry manifest")
+        }
+        let bytes = [UInt8](stored)
+        if bytes == cached.bytes {
+            lock.withLock { if id > stateTransactionID && manifestBytes == bytes { stateTransactionID = id } }
+            return cached.state
+        }
+        let manifest = try Self.decodeManifest(stored, path: path)
+        let centroids =
+            Self.sameTraining(manifest, cached.state.manifest)
+            ? cached.state.centroids : try loadCentroids(txn, manifest: manifest)
+        return lock.withLock {
+            let sameCentroids = Self.sameTraining(manifest, manifestState)
+            guard id > stateTransactionID else {
+                // An older snapshot than the cache (a read begun before a newer one was seen).
+                return State(
+                    manifest: manifest, centroids: sameCentroids ? centroidState : centroids,
+                    centroidGeneration: sameCentroids ? centroidGeneration : nil)
+            }
+            manifestState = manifest
+            manifestBytes = bytes
+            stateTransactionID = id
+            if !sameCentroids {
+                centroidState = centroids
+                centroidGeneration += 1
+                idleSearchers.removeAll()
+            }
+            return State(manifest: manifest, centroids: centroidState, centroidGeneration: centroidGeneration)
+        }
+    }
+
+    /// The state as last committed, reloaded when another process changed it.
+    @discardableResult
+    func refreshedState() throws -> State { try environment.read { try state(in: $0) } }
+
+    /// Whether two manifests describe the same trained coarse quantizer (centroids are
+    /// written once, by the training that sets the list count and training size).
+    static func sameTraining(_ a: CollectionManifest, _ b: CollectionManifest) -> Bool {
+        a.listCount == b.listCount && a.trainingSize == b.trainingSize
     }
 
     func hits(_ results: [ScoredID], _ txn: LMDBReadTransaction) throws -> [Hit] {
@@ -345,9 +489,10 @@ public final class Collection: @unchecked Sendable {
         return zip(keys, results).map { Hit(key: $0, score: $1.score) }
     }
 
-    func loadCentroids(_ txn: LMDBReadTransaction, listCount: Int) throws -> [Float] {
+    func loadCentroids(_ txn: LMDBReadTransaction, manifest: CollectionManifest) throws -> [Float] {
+        let listCount = manifest.listCount
         guard listCount > 0 else { return [] }
-        let dimension = manifestState.dimension
+        let dimension = manifest.dimension
         var centroids = [Float](repeating: 0, count: listCount * dimension)
         for list in 0..<listCount {
             guard let bytes = try txn.get(databases.centroids, key: BigEndian.u32(UInt32(list))),
@@ -363,16 +508,29 @@ public final class Collection: @unchecked Sendable {
         return centroids
     }
 
-    func centroidsSnapshot() -> [Float] { lock.withLock { centroidState } }
-
-    func updateState(manifest: CollectionManifest, centroids: [Float]? = nil) {
-        lock.withLock {
-            manifestState = manifest
-            if let centroids {
-                centroidState = centroids
-                idleSearchers.removeAll()
-            }
+    /// The manifest as committed in `txn`.
+    func committedManifest(_ txn: LMDBReadTransaction) throws -> CollectionManifest {
+        guard let bytes = try txn.get(databases.meta, key: Self.manifestKey) else {
+            throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry manifest")
         }
+        return try Self.decodeManifest(bytes, path: path)
+    }
+
+    /// Changes the manifest as committed, inside the write transaction `txn`: `change` edits
+    /// only the fields it means to, so what other processes committed (tuned defaults, the
+    /// training) is kept. Writes only when something changed; returns the manifest as it will
+    /// commit.
+    @discardableResult
+    func updateManifest(_ txn: LMDBWriteTransaction, _ change: (inout CollectionManifest) throws -> Void) throws
+        -> CollectionManifest
+    {
+        let committed = try committedManifest(txn)
+        var updated = committed
+        try change(&updated)
+        if updated != committed {
+            try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(updated).bytes)
+        }
+        return updated
     }
 
     /// Reads every page of the posting lists and vectors once, so that searches timed next

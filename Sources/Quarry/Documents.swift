@@ -225,7 +225,7 @@ extension Collection {
         try options.validate()
         writerLock.lock()
         defer { writerLock.unlock() }
-        var manifest = self.manifest
+        var manifest = try refreshedState().manifest
         guard embedder.dimension >= manifest.dimension else {
             throw QuarryError.dimensionMismatch(
                 expected: manifest.dimension, found: embedder.dimension, source: "the model at \(modelPath)")
@@ -324,44 +324,62 @@ extension Collection {
                 throw QuarryError.invalidRecord(
                     source: source, reason: "the model produced a non-finite value for chunk \(row) of this batch")
             }
-            if manifest.quantization == nil && rows > 0 {
-                // pplx-embed's models are trained for tanh-INT8; other models' normalised
-                // vectors need a scale measured on their own values.
-                manifest.quantization =
-                    embedder.architecture == .qwen3
-                    ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats)
-            }
-            manifest.model = modelPath
-            var values = [Int8](repeating: 0, count: rows * dimension)
-            floats.withUnsafeBufferPointer { f in
-                values.withUnsafeMutableBufferPointer { v in
-                    manifest.quantization?.quantize(f.baseAddress!, count: f.count, into: v.baseAddress!)
-                }
-            }
-            // Documents without words have no chunks: a batch of only those trains nothing yet.
-            if manifest.listCount == 0 && rows > 0 {
+            // The committed state: another process may have trained or quantized it meanwhile.
+            var state = try refreshedState()
+            // pplx-embed's models are trained for tanh-INT8; other models' normalised vectors
+            // need a scale measured on their own values. (Documents without words have no
+            // chunks: a batch of only those quantizes and trains nothing yet.)
+            var quantization =
+                state.manifest.quantization
+                ?? (rows == 0
+                    ? nil : embedder.architecture == .qwen3 ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats))
+            var values = quantization.map { Self.quantize(floats, with: $0) } ?? []
+            if state.manifest.listCount == 0, rows > 0, let chosen = quantization {
                 let lists = min(
                     rows,
-                    manifest.requestedListCount ?? CollectionManifest.defaultListCount(forVectorCount: rows))
+                    state.manifest.requestedListCount ?? CollectionManifest.defaultListCount(forVectorCount: rows))
                 progress?("train: \(lists) lists on the first batch's \(rows) chunks")
-                let centroids = try train(
-                    sample: values.map(Float.init), count: rows, lists: lists, manifest: &manifest,
-                    options: options.vectorOptions)
-                updateState(manifest: manifest, centroids: centroids)
+                state = try train(
+                    sample: values.map(Float.init), count: rows, lists: lists, quantization: chosen,
+                    dimension: dimension, options: options.vectorOptions)
+                if let committed = state.manifest.quantization, committed != chosen {
+                    quantization = committed
+                    values = Self.quantize(floats, with: committed)
+                }
             }
+            let trained = state.manifest
             var assignment = ListAssignment()
             var codes: [UInt8] = []
             if rows > 0 {
                 var scratch: [Float] = []
                 assignAndEncode(
-                    values, rows: rows, kmeans: KMeans(clusterCount: manifest.listCount, dimension: dimension),
-                    centroids: centroidsSnapshot(), floats: &scratch, assignment: &assignment, codes: &codes)
+                    values, rows: rows, kmeans: KMeans(clusterCount: trained.listCount, dimension: dimension),
+                    centroids: state.centroids, floats: &scratch, assignment: &assignment, codes: &codes)
             }
             let chunkKeys = changed.flatMap { entry in
                 entry.document.chunks.indices.map { Self.chunkKey(entry.document.key, $0) }
             }
-            let committed = manifest
+            let settled = quantization
             let outcome = try environment.write { txn in
+                // Only the fields this ingest sets, on the manifest as committed.
+                try updateManifest(txn) { manifest in
+                    // The vectors were assigned and quantized for the state read above.
+                    guard
+                        rows == 0
+                            || (Self.sameTraining(manifest, trained) && manifest.quantization ?? settled == settled)
+                    else {
+                        throw QuarryError.conflict(
+                            "another process changed \(path)'s coarse quantizer or quantization during this ingest; run it again"
+                        )
+                    }
+                    if let recorded = manifest.model, recorded != modelPath {
+                        throw QuarryError.modelMismatch(
+                            "the collection was built with the model at \(recorded); mixing models would mix vector spaces"
+                        )
+                    }
+                    if rows > 0 { manifest.quantization = settled }
+                    manifest.model = modelPath
+                }
                 var replaced = 0
                 for (_, document) in changed {
                     if let old = try storedDocument(txn, key: document.key) {
@@ -376,11 +394,10 @@ extension Collection {
                 }
                 _ = try writeBatch(
                     txn, rows: rows, keyAt: { chunkKeys[$0] }, values: values, codes: codes, assignment: assignment,
-                    blockCapacity: committed.blockCapacity)
-                try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(committed).bytes)
+                    blockCapacity: trained.blockCapacity)
                 return replaced
             }
-            updateState(manifest: committed)
+            manifest = try refreshedState().manifest
             report.replaced += outcome
             report.added += changed.count - outcome
             report.chunks += rows
@@ -390,6 +407,17 @@ extension Collection {
             )
         }
         return report
+    }
+
+    /// `floats` quantized to INT8 with `quantization`.
+    private static func quantize(_ floats: [Float], with quantization: QuarryIndex.Quantization) -> [Int8] {
+        var values = [Int8](repeating: 0, count: floats.count)
+        floats.withUnsafeBufferPointer { f in
+            values.withUnsafeMutableBufferPointer { v in
+                quantization.quantize(f.baseAddress!, count: f.count, into: v.baseAddress!)
+            }
+        }
+        return values
     }
 
     private static func validate(record: CrawlRecord, source: String) throws {
@@ -609,18 +637,24 @@ extension Collection {
 
 extension Collection {
     /// Rewrites the collection at `path` as a compacted copy (LMDB's free pages dropped) and
-    /// swaps it in; returns the file sizes before and after. The collection must not be open
-    /// elsewhere. A failure before the swap leaves the original untouched.
+    /// swaps it in; returns the file sizes before and after. Refused (`StoreError.locked`)
+    /// while another process has the collection open, and while it is open in this one; opens
+    /// elsewhere are refused until it ends. The copy is flushed to disk before the swap and the
+    /// directory after it. A failure before the swap leaves the original untouched.
     public static func compact(at path: String) throws -> (before: Int, after: Int) {
         guard !registry.isOpen(path) else {
             throw QuarryError.invalidArgument("\(path) is open in this process; close it before compacting")
         }
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw QuarryError.collectionNotFound(path: path)
+        }
+        let exclusive = try DirectoryLock(directory: path, mode: .exclusive)
         let staging = path + "/compact.tmp"
         let files = FileManager.default
         try? files.removeItem(atPath: staging)
         let before: Int
         do {
-            let collection = try open(at: path)
+            let collection = try openUnshared(at: path, directoryLock: exclusive)
             before = try collection.environment.sizeOnDisk()
             try collection.environment.copyCompacted(to: staging)
         }
@@ -630,7 +664,9 @@ extension Collection {
             try? files.removeItem(atPath: staging)
             throw QuarryError.invalidArgument("could not swap in the compacted copy: \(reason)")
         }
+        try LMDBEnvironment.flushToDisk(path)
         try? files.removeItem(atPath: staging)
+        withExtendedLifetime(exclusive) {}
         let after = (try? files.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
         return (before, after)
     }

@@ -41,6 +41,8 @@ extension Collection {
     /// then the coarse quantizer is trained if the collection has none, and vectors are written
     /// in batches, each one transaction. Re-running an interrupted ingest skips the vectors
     /// already stored unchanged under their keys, so it resumes where the last batch ended.
+    /// Another process may write to the collection meanwhile: if it trained the collection
+    /// first, its centroids are used.
     /// - Parameter keys: one external key per row; nil: the row numbers.
     @discardableResult
     public func ingest(vectors file: VectorFile, keys: [String]? = nil, options: IngestOptions = .init())
@@ -49,8 +51,8 @@ extension Collection {
         try options.validate()
         writerLock.lock()
         defer { writerLock.unlock() }
-        var manifest = self.manifest
-        let dimension = manifest.dimension
+        var state = try refreshedState()
+        let dimension = state.manifest.dimension
         guard file.dimension == dimension else {
             throw QuarryError.dimensionMismatch(expected: dimension, found: file.dimension, source: file.path)
         }
@@ -58,24 +60,19 @@ extension Collection {
         if let keys { try Self.validate(keys: keys, rows: file.count) }
         guard file.count > 0 else { return IngestReport() }
 
-        let quantization = try chooseQuantization(for: file, requested: options.quantization, manifest: &manifest)
         var report = IngestReport()
         let clock = ContinuousClock()
-
-        if manifest.listCount == 0 {
+        if state.manifest.listCount == 0 {
             let started = clock.now
-            let centroids = try train(on: file, quantization: quantization, manifest: &manifest, options: options)
+            let quantization = try chooseQuantization(
+                for: file, requested: options.quantization, existing: state.manifest.quantization)
+            state = try train(on: file, quantization: quantization, manifest: state.manifest, options: options)
             report.trainSeconds = (clock.now - started).seconds
-            updateState(manifest: manifest, centroids: centroids)
-        } else if manifest != self.manifest {
-            try environment.write { txn in
-                try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(manifest).bytes)
-            }
-            updateState(manifest: manifest)
         }
-
+        let quantization = try settleQuantization(for: file, requested: options.quantization, state: &state)
+        let manifest = state.manifest
         let kmeans = KMeans(clusterCount: manifest.listCount, dimension: dimension)
-        let centroids = centroidsSnapshot()
+        let centroids = state.centroids
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var values = [Int8](repeating: 0, count: options.batchSize * dimension)
         var floats = [Float](repeating: 0, count: options.batchSize * dimension)
@@ -94,11 +91,13 @@ extension Collection {
             let writeStarted = clock.now
             let first = start
             let batch = try environment.write { txn in
-                try writeBatch(
+                try checkUnchangedTraining(txn, since: manifest, quantization: quantization)
+                return try writeBatch(
                     txn, rows: rows, keyAt: { Array((keys?[first + $0] ?? String(first + $0)).utf8) }, values: values,
                     codes: codes, assignment: assignment, blockCapacity: manifest.blockCapacity)
             }
             report.writeSeconds += (clock.now - writeStarted).seconds
+            try refreshedState()
             report.added += batch.added
             report.replaced += batch.replaced
             report.unchanged += batch.unchanged
@@ -129,7 +128,7 @@ extension Collection {
         if assignment.primary.count < rows { assignment.primary = [Int32](repeating: 0, count: rows) }
         if codes.count < rows * codeBytes { codes = [UInt8](repeating: 0, count: rows * codeBytes) }
         for i in 0..<rows * dimension { floats[i] = Float(values[i]) }
-        let penalty = manifest.spillPenalty
+        let penalty = loadedManifest.spillPenalty
         if penalty != nil && assignment.secondary.count < rows {
             assignment.secondary = [Int32](repeating: -1, count: rows)
         }
@@ -175,11 +174,13 @@ extension Collection {
     /// The longest external key LMDB can index.
     public static let maxKeyBytes = 511
 
+    /// The quantization for float input: the collection's (which `requested` must match), or
+    /// a new one as requested; nil for INT8 input.
     private func chooseQuantization(
-        for file: VectorFile, requested: QuantizationChoice?, manifest: inout CollectionManifest
+        for file: VectorFile, requested: QuantizationChoice?, existing: Quantization?
     ) throws -> Quantization? {
         guard file.elementType != .int8 else { return nil }
-        if let existing = manifest.quantization {
+        if let existing {
             if let requested, requested != (existing == .tanh ? .tanh : .calibrated) {
                 throw QuarryError.invalidArgument(
                     "the collection quantizes with \(existing == .tanh ? "tanh" : "calibrated"); quantizing with \(requested.rawValue) would mix scales"
@@ -187,9 +188,39 @@ extension Collection {
             }
             return existing
         }
-        let chosen: Quantization = requested == .calibrated ? Quantization.calibrate(on: file) : .tanh
-        manifest.quantization = chosen
-        return chosen
+        return requested == .calibrated ? Quantization.calibrate(on: file) : .tanh
+    }
+
+    /// The quantization of this ingest's float input, recorded in the manifest when the
+    /// collection has none yet (as committed: another process may have recorded one first,
+    /// which is then used). Updates `state` to the committed state.
+    private func settleQuantization(
+        for file: VectorFile, requested: QuantizationChoice?, state: inout State
+    ) throws -> Quantization? {
+        let chosen = try chooseQuantization(for: file, requested: requested, existing: state.manifest.quantization)
+        guard let chosen, state.manifest.quantization == nil else { return chosen }
+        try environment.write { txn in
+            try updateManifest(txn) { manifest in
+                if manifest.quantization == nil { manifest.quantization = chosen }
+            }
+        }
+        state = try refreshedState()
+        return try chooseQuantization(for: file, requested: requested, existing: state.manifest.quantization)
+    }
+
+    /// Throws when the committed coarse quantizer is no longer the one `expected` describes
+    /// (vectors assigned with the old one would land in the wrong lists), or, for float input
+    /// quantized with `quantization`, the committed quantization is another (INT8 input is
+    /// stored as it is, whatever quantization documents recorded meanwhile).
+    func checkUnchangedTraining(
+        _ txn: LMDBReadTransaction, since expected: CollectionManifest, quantization: Quantization?
+    ) throws {
+        let committed = try committedManifest(txn)
+        guard Self.sameTraining(committed, expected), quantization == nil || committed.quantization == quantization
+        else {
+            throw QuarryError.conflict(
+                "another process changed \(path)'s coarse quantizer or quantization during this ingest; run it again")
+        }
     }
 
     private func quantizeRows(
@@ -216,10 +247,10 @@ extension Collection {
         }
     }
 
+    /// Trains the coarse quantizer on a sample of `file` and commits it (see `commitTraining`).
     private func train(
-        on file: VectorFile, quantization: Quantization?, manifest: inout CollectionManifest,
-        options: IngestOptions
-    ) throws -> [Float] {
+        on file: VectorFile, quantization: Quantization?, manifest: CollectionManifest, options: IngestOptions
+    ) throws -> State {
         let dimension = manifest.dimension
         let lists = min(
             file.count, manifest.requestedListCount ?? CollectionManifest.defaultListCount(forVectorCount: file.count))
@@ -235,34 +266,56 @@ extension Collection {
             quantizeRows(file, start: row, rows: 1, quantization: quantization, into: &values)
             for d in 0..<dimension { sample[i * dimension + d] = Float(values[d]) }
         }
-        return try train(sample: sample, count: sampleSize, lists: lists, manifest: &manifest, options: options)
+        return try train(
+            sample: sample, count: sampleSize, lists: lists, quantization: quantization, dimension: dimension,
+            options: options)
     }
 
-    /// Trains the coarse quantizer on `count` sample vectors (as floats) and commits its
-    /// centroids and the updated manifest.
+    /// Trains the coarse quantizer on `count` sample vectors (as floats, quantized with
+    /// `quantization`) and commits it: its centroids, list count, training size and the
+    /// quantization, unless the collection was trained meanwhile (by another process), whose
+    /// coarse quantizer is then kept. Returns the committed state.
     func train(
-        sample: [Float], count sampleSize: Int, lists: Int, manifest: inout CollectionManifest, options: IngestOptions
-    ) throws -> [Float] {
-        var kmeans = KMeans(clusterCount: lists, dimension: manifest.dimension)
+        sample: [Float], count sampleSize: Int, lists: Int, quantization: Quantization?, dimension: Int,
+        options: IngestOptions
+    ) throws -> State {
+        var kmeans = KMeans(clusterCount: lists, dimension: dimension)
         kmeans.iterations = options.trainingIterations
         let centroids = kmeans.train(sample, count: sampleSize) { iteration in
             options.progress?("train: k-means iteration \(iteration)/\(kmeans.iterations)")
         }
-        manifest.listCount = lists
-        manifest.trainingSize = sampleSize
-        let dimension = manifest.dimension
-        let trained = manifest
-        try environment.write { txn in
-            for list in 0..<lists {
-                _ = try centroids.withUnsafeBytes { raw in
-                    try txn.put(
-                        databases.centroids, key: BigEndian.u32(UInt32(list)),
-                        value: UnsafeRawBufferPointer(rebasing: raw[list * dimension * 4..<(list + 1) * dimension * 4]))
+        let trainedHere = try environment.write { txn in
+            var trainedHere = false
+            try updateManifest(txn) { manifest in
+                // Training happens once: a collection trained meanwhile keeps its lists.
+                guard manifest.listCount == 0, manifest.quantization == nil || manifest.quantization == quantization
+                else { return }
+                for list in 0..<lists {
+                    _ = try centroids.withUnsafeBytes { raw in
+                        try txn.put(
+                            databases.centroids, key: BigEndian.u32(UInt32(list)),
+                            value: UnsafeRawBufferPointer(
+                                rebasing: raw[list * dimension * 4..<(list + 1) * dimension * 4]))
+                    }
                 }
+                manifest.listCount = lists
+                manifest.trainingSize = sampleSize
+                manifest.quantization = quantization
+                trainedHere = true
             }
-            _ = try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(trained).bytes)
+            return trainedHere
         }
-        return centroids
+        let state = try refreshedState()
+        if !trainedHere {
+            options.progress?("train: \(path) was trained meanwhile by another process; using its lists")
+        }
+        guard state.manifest.listCount > 0 else {
+            // Untrained with another quantization recorded meanwhile (an INT8 or float ingest
+            // elsewhere); this input's vectors were quantized differently.
+            throw QuarryError.conflict(
+                "another process recorded a different quantization for \(path) during this ingest; run it again")
+        }
+        return state
     }
 
     struct BatchResult {
@@ -278,7 +331,7 @@ extension Collection {
         _ txn: LMDBWriteTransaction, rows: Int, keyAt: (Int) -> [UInt8], values: [Int8], codes: [UInt8],
         assignment: ListAssignment, blockCapacity: Int
     ) throws -> BatchResult {
-        let dimension = manifest.dimension
+        let dimension = loadedManifest.dimension
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var result = BatchResult()
         var nextID =
@@ -336,7 +389,7 @@ extension Collection {
     func readBlocks(_ txn: LMDBReadTransaction, list: UInt32) throws -> [(
         number: UInt32, ids: [UInt64], codes: [UInt8]
     )] {
-        let codeBytes = IVFLayout.codeBytes(dimension: manifest.dimension)
+        let codeBytes = IVFLayout.codeBytes(dimension: loadedManifest.dimension)
         var blocks: [(UInt32, [UInt64], [UInt8])] = []
         try txn.forEach(databases.lists, prefix: BigEndian.u32(list)) { key, value in
             guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
@@ -353,7 +406,7 @@ extension Collection {
     private func appendToList(
         _ txn: LMDBWriteTransaction, list: UInt32, ids: [UInt64], codes: [UInt8], capacity: Int
     ) throws {
-        let codeBytes = IVFLayout.codeBytes(dimension: manifest.dimension)
+        let codeBytes = IVFLayout.codeBytes(dimension: loadedManifest.dimension)
         var number: UInt32 = 0
         var blockIDs: [UInt64] = []
         var blockCodes: [UInt8] = []
@@ -379,7 +432,7 @@ extension Collection {
 
     /// Removes vector `id` from its posting list(s) and deletes its key records.
     func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
-        let dimension = manifest.dimension
+        let dimension = loadedManifest.dimension
         let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
         guard try txn.get(databases.idKeys, key: BigEndian.u64(id)) != nil, let stored = try lookup.vector(id: id)
         else { return }
@@ -394,7 +447,7 @@ extension Collection {
 
     /// Removes `id` from posting list `list`: the list's last entry fills its slot.
     private func removeFromList(_ txn: LMDBWriteTransaction, id: UInt64, list: UInt32) throws {
-        let codeBytes = IVFLayout.codeBytes(dimension: manifest.dimension)
+        let codeBytes = IVFLayout.codeBytes(dimension: loadedManifest.dimension)
         var blocks = try readBlocks(txn, list: list)
         guard let blockIndex = blocks.firstIndex(where: { $0.ids.contains(id) }), var tail = blocks.last else {
             throw QuarryError.corrupt(path: path, reason: "vector \(id) is missing from posting list \(list)")

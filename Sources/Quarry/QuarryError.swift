@@ -21,6 +21,8 @@ public enum QuarryError: ClassifiedError, Equatable {
     case invalidRecord(source: String, reason: String)
     case documentNotFound(key: String)
     case modelMismatch(String)
+    /// Another process changed the collection in a way this operation cannot build on.
+    case conflict(String)
     /// Stored bytes of the collection at `path` do not decode: it is damaged.
     case corrupt(path: String, reason: String)
     /// An input or a result is larger than a limit allows.
@@ -40,6 +42,7 @@ public enum QuarryError: ClassifiedError, Equatable {
             .invalidArgument
         case .corrupt: .corrupt
         case .limitExceeded: .resourceLimit
+        case .conflict: .conflict
         }
     }
 
@@ -62,6 +65,7 @@ public enum QuarryError: ClassifiedError, Equatable {
         case .modelMismatch(let message): message
         case .corrupt(let path, let reason): "the collection at \(path) is damaged: \(reason)"
         case .limitExceeded(let message): message
+        case .conflict(let message): message
         }
     }
 }

@@ -104,15 +104,14 @@ extension Collection {
         if record {
             writerLock.lock()
             defer { writerLock.unlock() }
-            var updated = self.manifest
-            updated.defaultProbeCount = chosen.nprobe
-            updated.defaultOversample = chosen.oversample
-            updated.defaultPrefilter = chosen.prefilter
-            let committed = updated
             try environment.write { txn in
-                try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(committed).bytes)
+                try updateManifest(txn) { manifest in
+                    manifest.defaultProbeCount = chosen.nprobe
+                    manifest.defaultOversample = chosen.oversample
+                    manifest.defaultPrefilter = chosen.prefilter
+                }
             }
-            updateState(manifest: committed)
+            try refreshedState()
         }
         return chosen
     }

@@ -21,7 +21,8 @@ extension StoreError: ClassifiedError {
             }
         case .notAnLMDBEnvironment, .corruptData: .corrupt
         case .environmentNotFound, .databaseNotFound: .notFound
-        case .alreadyOpen: .conflict
+        case .alreadyOpen, .locked: .conflict
+        case .environmentUnusable: .storage
         case .keyTooLarge, .invalidKey: .invalidArgument
         case .mapFull, .compression, .nestedTransaction, .transactionFinished: .storage
         case .decompressedSizeTooLarge: .resourceLimit

@@ -80,6 +80,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Counts `mdb_env_set_mapsize` calls after opening (each may move the map); written with
     /// `mapLock` held exclusive, read with it held shared.
     private var mapGeneration = 0
+    /// Why the environment can no longer be used (a remap failed and left no map); set with
+    /// `mapLock` held exclusive, read with it held shared.
+    private var unusableReason: String?
+    /// Write transactions begun since stale reader slots were last cleared.
+    private var writesSinceReaderCheck = 0
+    /// Stale reader slots are cleared every this many write transactions (and at open).
+    public static let readerCheckInterval = 64
 
     /// Opens (or with `options.create`, creates) the environment in `directory`.
     ///
@@ -93,6 +100,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
         self.identity = opened.identity
         self.maxMapSize = max(options.maxMapSize, opened.mapSize)
         self.maxKeySize = Int(mdb_env_get_maxkeysize(opened.environment))
+        if !options.readOnly { _ = try clearStaleReaders() }
     }
 
     deinit {
@@ -188,6 +196,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public func write<T>(_ body: (LMDBWriteTransaction) throws -> T) throws -> T {
         guard heldTransactions.value == 0 else { throw StoreError.nestedTransaction(operation: "write") }
         return try writerMutex.withLock {
+            writesSinceReaderCheck += 1
+            if writesSinceReaderCheck >= Self.readerCheckInterval {
+                writesSinceReaderCheck = 0
+                _ = try clearStaleReaders()
+            }
             while true {
                 let handle = try beginTransaction(flags: 0, operation: "begin write transaction")
                 let transaction = LMDBWriteTransaction(handle: handle, maxKeySize: maxKeySize, directory: directory)
@@ -223,6 +236,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private func beginTransaction(flags: UInt32, operation: @autoclosure () -> String) throws -> OpaquePointer {
         while true {
             enterMap()
+            do { try checkUsable() } catch {
+                leaveMap()
+                throw error
+            }
             var handle: OpaquePointer?
             let code = mdb_txn_begin(environment, nil, flags, &handle)
             if code == 0, let handle { return handle }
@@ -259,22 +276,83 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// `mdb_env_set_mapsize` with no transaction of this process live (0 adopts the size on disk).
+    ///
+    /// LMDB unmaps the file before mapping it at the new size; when the new mapping fails
+    /// (address space or memory exhausted) it is left with no map at all, which it cannot
+    /// restore, and anything that then read the map would fault. So a failure closes the
+    /// environment for use: every later transaction throws `StoreError.environmentUnusable`
+    /// (reopen the environment to go on). Committed data is untouched.
     private func resizeMap(to size: Int, operation: String) throws {
         mapLock.lockExclusive()
         defer { mapLock.unlockExclusive() }
+        if let unusableReason { throw StoreError.environmentUnusable(path: directory, reason: unusableReason) }
         mapGeneration += 1
-        try check(mdb_env_set_mapsize(environment, size), operation)
+        let code = mdb_env_set_mapsize(environment, size)
+        guard code != 0 else { return }
+        let failure = StoreError.lmdb(code: code, operation: operation, path: directory)
+        unusableReason = "\(failure)"
+        throw failure
+    }
+
+    /// Throws when a failed remap left the environment without a map; call holding `mapLock`.
+    private func checkUsable() throws {
+        if let unusableReason { throw StoreError.environmentUnusable(path: directory, reason: unusableReason) }
+    }
+
+    /// The map size LMDB records; call holding `mapLock`, on a usable environment.
+    private func currentMapSize() -> Int {
+        var info = MDB_envinfo()
+        mdb_env_info(environment, &info)
+        return info.me_mapsize
+    }
+
+    /// Clears the reader slots of processes that have died (a process killed with a read
+    /// transaction open leaves its slot, which keeps the pages it saw from being reused, so the
+    /// file would grow with every write). Runs at open and every `readerCheckInterval` write
+    /// transactions; returns the slots cleared.
+    @discardableResult
+    public func clearStaleReaders() throws -> Int {
+        var cleared: Int32 = 0
+        try check(mdb_reader_check(environment, &cleared), "clear stale readers")
+        return Int(cleared)
+    }
+
+    /// The process id of every reader slot in use: one per read transaction open in any
+    /// process, and one per slot a dead process left (until `clearStaleReaders`).
+    public func readerProcesses() throws -> [Int32] {
+        final class Lines { var text = "" }
+        let lines = Lines()
+        let code = withExtendedLifetime(lines) {
+            mdb_reader_list(
+                environment,
+                { message, context in
+                    guard let message, let context else { return 0 }
+                    Unmanaged<Lines>.fromOpaque(context).takeUnretainedValue().text += String(cString: message)
+                    return 0
+                }, Unmanaged.passUnretained(lines).toOpaque())
+        }
+        guard code >= 0 else { throw StoreError.lmdb(code: code, operation: "list readers", path: directory) }
+        // A header line, then "pid thread txnid" per slot (or "(no active readers)").
+        return lines.text.split(separator: "\n").dropFirst().compactMap {
+            $0.split(separator: " ").first.flatMap { Int32($0) }
+        }
     }
 
     // MARK: Information and maintenance
 
     /// The current size of the memory map in bytes (the most the file may grow to before the map grows).
+    /// Zero once a failed remap has made the environment unusable.
     public var mapSize: Int {
         enterMap()
         defer { leaveMap() }
-        var info = MDB_envinfo()
-        mdb_env_info(environment, &info)
-        return info.me_mapsize
+        return unusableReason == nil ? currentMapSize() : 0
+    }
+
+    /// Whether a failed remap has closed the environment for use (see `write`).
+    public var isUsable: Bool {
+        enterMap()
+        defer { leaveMap() }
+        return unusableReason == nil
     }
 
     /// The size of `data.mdb` in bytes.
@@ -292,16 +370,33 @@ public final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Writes a compacted copy of the environment (free pages dropped) into `directory`,
-    /// creating it if needed. The destination must not already contain a `data.mdb`.
+    /// creating it if needed, and flushes it to disk (the file and the directory entry). The
+    /// destination must not already contain a `data.mdb`.
     public func copyCompacted(to destination: String) throws {
         try Self.makeDirectories(destination)
         enterMap()
         defer { leaveMap() }
+        try checkUsable()
         let code = mdb_env_copy2(environment, destination, UInt32(MDB_CP_COMPACT))
         guard code == 0 else {
             if code != EEXIST { unlink(destination + "/data.mdb") }  // drop a partial copy
             throw StoreError.lmdb(code: code, operation: "copy compacted to \(destination)", path: directory)
         }
+        do {
+            try Self.flushToDisk(destination + "/data.mdb")
+            try Self.flushToDisk(destination)
+        } catch {
+            unlink(destination + "/data.mdb")
+            throw error
+        }
+    }
+
+    /// `fsync` of a file or directory.
+    public static func flushToDisk(_ path: String) throws {
+        let descriptor = openForReading(path)
+        guard descriptor >= 0 else { throw StoreError.lmdb(code: errno, operation: "open \(path) to sync", path: path) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw StoreError.lmdb(code: errno, operation: "fsync \(path)", path: path) }
     }
 
     private func check(_ code: Int32, _ operation: String) throws {
@@ -415,3 +510,6 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 }
+
+/// `open(path, O_RDONLY)` (a free function, where `open` names the C call).
+private func openForReading(_ path: String) -> Int32 { open(path, O_RDONLY | O_CLOEXEC) }

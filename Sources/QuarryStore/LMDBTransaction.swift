@@ -42,6 +42,10 @@ public class LMDBReadTransaction {
     /// Marks the transaction finished; later calls throw `StoreError.transactionFinished`.
     func finish() { handle = nil }
 
+    /// The id of the committed state a read transaction sees, or, in a write transaction, the
+    /// id its commit will have (`mdb_txn_id`). Ids only grow; 0 once the transaction finished.
+    public var transactionID: Int { handle.map { Int(mdb_txn_id($0)) } ?? 0 }
+
     /// The value stored under `key`, or nil. The buffer is valid until the closure returns (in a
     /// write transaction: until the next change to the database).
     public func get(_ database: LMDBDatabase, key: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {

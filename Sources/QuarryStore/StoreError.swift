@@ -29,6 +29,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidKey(reason: String, operation: String)
     /// The map is full and may not grow past `Options.maxMapSize` (`limit`).
     case mapFull(limit: Int, path: String)
+    /// A map resize failed and left LMDB without a map; the environment must be reopened.
+    case environmentUnusable(path: String, reason: String)
+    /// Another process holds the collection in a way that excludes this use.
+    case locked(path: String, reason: String)
     /// A transaction was started where it would deadlock: `write` inside another transaction of
     /// the same environment on the same thread, or `openDatabase` of a new name inside one.
     case nestedTransaction(operation: String)
@@ -65,6 +69,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .mapFull(limit, path):
             return "The LMDB environment at \(path) is full: the map reached Options.maxMapSize (\(limit) bytes). "
                 + "Raise maxMapSize, or compact the collection. Earlier commits are intact."
+        case let .environmentUnusable(path, reason):
+            return "The LMDB environment at \(path) was closed for use after a failed map resize (\(reason)). "
+                + "Reopen it; earlier commits are intact."
+        case let .locked(path, reason):
+            return "\(path) is in use: \(reason)."
         case let .nestedTransaction(operation):
             return "\(operation) was called inside another transaction of the same environment on the same "
                 + "thread, which would deadlock. Finish the outer transaction first."

@@ -130,11 +130,7 @@ public final class Collection: @unchecked Sendable {
 
     /// Decodes a stored manifest, refusing one that is not Quarry's or of another schema.
     static func decodeManifest(_ bytes: UnsafeRawBufferPointer, path: String) throws -> CollectionManifest {
-        guard let manifest = try? JSONDecoder().decode(CollectionManifest.self, from: Data(bytes)),
-            manifest.format == CollectionManifest.formatName
-        else {
-            throw QuarryError.notACollection(path: path, reason: "its manifest is not a Quarry manifest")
-        }
+        let manifest = try CollectionManifest.decodeStored(bytes, path: path)
         guard manifest.schemaVersion == CollectionManifest.currentSchemaVersion else {
             throw QuarryError.incompatibleSchema(
                 path: path, found: manifest.schemaVersion, supported: CollectionManifest.currentSchemaVersion)
@@ -162,16 +158,18 @@ public final class Collection: @unchecked Sendable {
         } else {
             try files.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
-        let directoryLock = try DirectoryLock(directory: path, mode: .shared)
-        let environment = try LMDBEnvironment(directory: path, options: environmentOptions(create: true))
-        let manifest = CollectionManifest(
-            dimension: dimension, requestedListCount: listCount, spillPenalty: spillPenalty)
-        let meta = try environment.openDatabase("meta", create: true)
-        try environment.write { txn in
-            try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
-        }
+        // Inside the registry's lock, so that an `open` of the same path in this process waits
+        // for the new collection instead of opening its environment a second time.
         return try registry.shared(at: path) {
-            try Collection(path: path, environment: environment, directoryLock: directoryLock)
+            let directoryLock = try DirectoryLock(directory: path, mode: .shared)
+            let environment = try LMDBEnvironment(directory: path, options: environmentOptions(create: true))
+            let manifest = CollectionManifest(
+                dimension: dimension, requestedListCount: listCount, spillPenalty: spillPenalty)
+            let meta = try environment.openDatabase("meta", create: true)
+            try environment.write { txn in
+                try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
+            }
+            return try Collection(path: path, environment: environment, directoryLock: directoryLock)
         }
     }
 

@@ -479,9 +479,12 @@ extension Collection {
         guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes else { return nil }
         guard let bytes = try txn.get(databases.docs, key: Array(key.utf8)) else { return nil }
         do {
-            return try JSONDecoder().decode(StoredDocument.self, from: Data(try Zstd.decompress(bytes)))
+            return try StoredDocument.decodeStored(bytes, key: key, path: path)
+        } catch let error as QuarryError {
+            throw error
         } catch {
-            throw QuarryError.corrupt(path: path, reason: "the record of document '\(key)' does not decode")
+            throw QuarryError.corrupt(
+                path: path, reason: "the record of document '\(QuarryError.abbreviated(key))' does not decode: \(error)")
         }
     }
 

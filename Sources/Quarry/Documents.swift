@@ -332,7 +332,8 @@ extension Collection {
             var quantization =
                 state.manifest.quantization
                 ?? (rows == 0
-                    ? nil : embedder.architecture == .qwen3 ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats))
+                    ? nil
+                    : embedder.architecture == .qwen3 ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats))
             var values = quantization.map { Self.quantize(floats, with: $0) } ?? []
             if state.manifest.listCount == 0, rows > 0, let chosen = quantization {
                 let lists = min(
@@ -484,7 +485,8 @@ extension Collection {
             throw error
         } catch {
             throw QuarryError.corrupt(
-                path: path, reason: "the record of document '\(QuarryError.abbreviated(key))' does not decode: \(error)")
+                path: path, reason: "the record of document '\(QuarryError.abbreviated(key))' does not decode: \(error)"
+            )
         }
     }
 

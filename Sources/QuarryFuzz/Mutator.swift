@@ -1,17 +1,4 @@
-/// A deterministic pseudo-random generator (SplitMix64): the same seed gives the same inputs.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import QuarryIndex
 
 /// Mutates inputs the way a fuzzer does: bit flips, byte changes, inserted, deleted and
 /// duplicated ranges, interesting integers (0, -1, 2^31, 2^63, lengths just past the buffer)

@@ -30,7 +30,7 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CQuarryKernels", cSettings: optimizedC),
-        .target(name: "QuarryBase"),
+        .target(name: "QuarryBase", dependencies: ["CQuarryKernels"]),
         // The search's scratch buffers are class properties read and written per code; their dynamic
         // exclusivity checks cost about 5% of a top-10 search. Each searcher is used by one
         // thread at a time (its documented contract), so the checks are left to debug builds.
@@ -38,7 +38,7 @@ let package = Package(
             name: "QuarryIndex", dependencies: ["QuarryBase", "CQuarryKernels", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "QuarryStore", dependencies: ["QuarryBase", "CLMDB", "CZstd", "CZlib"]),
-        .target(name: "QuarryEmbed", dependencies: ["QuarryBase", "CBLAS", "CQuarryKernels", "QuarryIndex"]),
+        .target(name: "QuarryEmbed", dependencies: ["QuarryBase", "CBLAS", "CQuarryKernels"]),
         .target(name: "Quarry", dependencies: ["QuarryBase", "QuarryIndex", "QuarryStore", "QuarryEmbed"]),
         .target(
             name: "QuarryServer",

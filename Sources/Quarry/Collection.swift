@@ -1,5 +1,6 @@
 import CQuarryKernels
 import Foundation
+import QuarryBase
 import QuarryIndex
 import QuarryStore
 

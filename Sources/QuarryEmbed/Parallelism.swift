@@ -1,6 +1,6 @@
 import CBLAS
 import Foundation
-import QuarryIndex
+import QuarryBase
 
 // The encoders use several cores by encoding several packed batches at once, one per thread,
 // each with single-threaded matrix products: measured on 2 cores, that beats one batch at a

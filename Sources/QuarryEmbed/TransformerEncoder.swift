@@ -1,5 +1,5 @@
 import Foundation
-import QuarryIndex
+import QuarryBase
 
 /// Token sequences laid end to end with no padding. The encoders run every dense layer over
 /// all tokens of the batch at once and attention within each sequence.

@@ -1,5 +1,6 @@
 import CQuarryKernels
 import Foundation
+import QuarryBase
 
 /// What a search reads: posting-list blocks and stored vectors. An LMDB read transaction and
 /// an in-memory index both provide it; pointers they hand out stay valid for the search.

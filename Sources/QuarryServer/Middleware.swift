@@ -63,18 +63,32 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Answers 413 at once to a request whose declared length exceeds `maxBytes` (bodies without a
-/// length are cut off by the handlers' `collectBody(upTo:)`).
+/// Bounds request bodies: one whose declared length exceeds `maxBytes` gets 413 at once (bodies
+/// without a length are cut off by the handlers' `collectBody(upTo:)`), and all requests in
+/// flight together hold at most `budget.limit` bytes: a request reserves its declared length
+/// (or `maxBytes` when it declares none) before its body is read, and one that does not fit
+/// gets 503 at once.
 struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBytes: Int
+    let budget: ByteBudget
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBytes {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > maxBytes {
             throw APIError(
-                status: .contentTooLarge, message: "the request body is \(length) bytes; the limit is \(maxBytes)")
+                status: .contentTooLarge, message: "the request body is \(declared) bytes; the limit is \(maxBytes)")
         }
+        guard request.mayCarryBody else { return try await next(request, context) }
+        let reserved = min(max(declared ?? maxBytes, 0), maxBytes)
+        guard budget.reserve(reserved) else {
+            throw APIError(
+                status: .serviceUnavailable,
+                message: "the server holds its limit of \(budget.limit) bytes of request bodies; retry later",
+                headers: [.retryAfter: "1"])
+        }
+        defer { budget.release(reserved) }
         return try await next(request, context)
     }
 }

@@ -73,11 +73,10 @@ public final class QuarryServer: Sendable {
             middleware: HostCheckMiddleware(
                 allowed: AllowedHosts(listenHost: configuration.host, extra: configuration.allowedHosts)))
         router.add(middleware: AuthMiddleware(apiKey: configuration.apiKey, openPaths: ["/healthz", "/"]))
-        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
-        router.add(middleware: JSONContentTypeMiddleware())
         router.add(
-            middleware: InFlightBytesMiddleware(
-                budget: ByteBudget(limit: configuration.maxInFlightBytes), maxBodyBytes: configuration.maxBodyBytes))
+            middleware: BodyLimitMiddleware(
+                maxBytes: configuration.maxBodyBytes, budget: ByteBudget(limit: configuration.maxInFlightBytes)))
+        router.add(middleware: JSONContentTypeMiddleware())
         addRoutes(to: router)
         return Application(
             router: router,

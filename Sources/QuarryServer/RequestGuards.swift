@@ -17,9 +17,7 @@ struct JSONContentTypeMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard request.method == .post || request.method == .put || request.method == .patch else {
-            return try await next(request, context)
-        }
+        guard request.mayCarryBody else { return try await next(request, context) }
         let mediaType = request.headers[.contentType].map { header in
             header.split(separator: ";", maxSplits: 1).first.map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
@@ -92,32 +90,6 @@ struct AllowedHosts: Sendable {
     }
 }
 
-/// Bounds the request bytes held by all requests in flight together: a request reserves its
-/// declared length (or the per-request limit when it declares none) before its body is read,
-/// and one that does not fit gets 503 at once.
-struct InFlightBytesMiddleware<Context: RequestContext>: RouterMiddleware {
-    let budget: ByteBudget
-    let maxBodyBytes: Int
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        guard request.method == .post || request.method == .put || request.method == .patch else {
-            return try await next(request, context)
-        }
-        let declared = request.headers[.contentLength].flatMap { Int($0) } ?? maxBodyBytes
-        let reserved = min(max(declared, 0), maxBodyBytes)
-        guard budget.reserve(reserved) else {
-            throw APIError(
-                status: .serviceUnavailable,
-                message: "the server holds its limit of \(budget.limit) bytes of request bodies; retry later",
-                headers: [.retryAfter: "1"])
-        }
-        defer { budget.release(reserved) }
-        return try await next(request, context)
-    }
-}
-
 /// A count of bytes in use, bounded by `limit`.
 final class ByteBudget: @unchecked Sendable {
     let limit: Int
@@ -136,4 +108,9 @@ final class ByteBudget: @unchecked Sendable {
     }
 
     func release(_ bytes: Int) { lock.withLock { used -= bytes } }
+}
+
+extension Request {
+    /// Whether the method is one whose body the server reads (POST, PUT, PATCH).
+    var mayCarryBody: Bool { head.method == .post || head.method == .put || head.method == .patch }
 }

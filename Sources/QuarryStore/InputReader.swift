@@ -233,13 +233,7 @@ public final class InputReader {
                 return (consumed, produced)
             }
         }
-        inputOffset += consumed
-        if available > 0 && consumed == 0 && produced == 0 {
-            throw InputError.corrupt(path: path, reason: "the gzip stream makes no progress")
-        }
-        decoderMayHaveOutput = produced == output.count
-        buffer += output[0..<produced]
-        return produced
+        return try finishStep(available: available, consumed: consumed, produced: produced, codec: "gzip")
     }
 
     private func decompressStep(_ stream: OpaquePointer) throws -> Int {
@@ -257,9 +251,15 @@ public final class InputReader {
                 return (inBuffer.pos, outBuffer.pos)
             }
         }
+        return try finishStep(available: available, consumed: consumed, produced: produced, codec: "zstd")
+    }
+
+    /// Books one decoder step: the input it consumed, the output it made (appended to the
+    /// buffer); a step that had input and moved nothing is a stream that cannot go on.
+    private func finishStep(available: Int, consumed: Int, produced: Int, codec: String) throws -> Int {
         inputOffset += consumed
         if available > 0 && consumed == 0 && produced == 0 {
-            throw InputError.corrupt(path: path, reason: "the zstd stream makes no progress")
+            throw InputError.corrupt(path: path, reason: "the \(codec) stream makes no progress")
         }
         decoderMayHaveOutput = produced == output.count
         buffer += output[0..<produced]

@@ -173,7 +173,7 @@ public struct DocumentIngestReport: Sendable, Codable {
     public var readSeconds = 0.0
 }
 
-extension Collection {
+extension QuarryCollection {
     /// The character that joins a document key and a chunk number into a vector key.
     static let chunkSeparator: Character = "\u{1F}"
     /// The longest document key: room is left for the chunk number.
@@ -333,7 +333,7 @@ extension Collection {
                 state.manifest.quantization
                 ?? (rows == 0
                     ? nil
-                    : embedder.architecture == .qwen3 ? .tanh : QuarryIndex.Quantization.calibrate(floats: floats))
+                    : embedder.architecture == .qwen3 ? .tanh : Int8Quantization.calibrate(floats: floats))
             var values = quantization.map { Self.quantize(floats, with: $0) } ?? []
             if state.manifest.listCount == 0, rows > 0, let chosen = quantization {
                 let lists = min(
@@ -411,7 +411,7 @@ extension Collection {
     }
 
     /// `floats` quantized to INT8 with `quantization`.
-    private static func quantize(_ floats: [Float], with quantization: QuarryIndex.Quantization) -> [Int8] {
+    private static func quantize(_ floats: [Float], with quantization: Int8Quantization) -> [Int8] {
         var values = [Int8](repeating: 0, count: floats.count)
         floats.withUnsafeBufferPointer { f in
             values.withUnsafeMutableBufferPointer { v in
@@ -616,7 +616,7 @@ extension Collection {
     }
 }
 
-extension Collection {
+extension QuarryCollection {
     /// Embeds a text query with `embedder` (truncated to the collection's dimensions, as
     /// Matryoshka models allow) and prepares it like the collection's vectors.
     public func prepare(text: String, embedder: any TextEmbedding) throws -> PreparedQuery {
@@ -640,7 +640,7 @@ extension Collection {
     }
 }
 
-extension Collection {
+extension QuarryCollection {
     /// Rewrites the collection at `path` as a compacted copy (LMDB's free pages dropped) and
     /// swaps it in; returns the file sizes before and after. Refused (`StoreError.locked`)
     /// while another process has the collection open, and while it is open in this one; opens

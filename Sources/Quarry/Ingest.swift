@@ -36,7 +36,7 @@ public struct IngestReport: Sendable, Codable {
     public var writeSeconds = 0.0
 }
 
-extension Collection {
+extension QuarryCollection {
     /// Adds or replaces vectors by external key. Input is validated before anything is written;
     /// then the coarse quantizer is trained if the collection has none, and vectors are written
     /// in batches, each one transaction. Re-running an interrupted ingest skips the vectors
@@ -177,8 +177,8 @@ extension Collection {
     /// The quantization for float input: the collection's (which `requested` must match), or
     /// a new one as requested; nil for INT8 input.
     private func chooseQuantization(
-        for file: VectorFile, requested: QuantizationChoice?, existing: Quantization?
-    ) throws -> Quantization? {
+        for file: VectorFile, requested: QuantizationChoice?, existing: Int8Quantization?
+    ) throws -> Int8Quantization? {
         guard file.elementType != .int8 else { return nil }
         if let existing {
             if let requested, requested != (existing == .tanh ? .tanh : .calibrated) {
@@ -188,7 +188,7 @@ extension Collection {
             }
             return existing
         }
-        return requested == .calibrated ? Quantization.calibrate(on: file) : .tanh
+        return requested == .calibrated ? Int8Quantization.calibrate(on: file) : .tanh
     }
 
     /// The quantization of this ingest's float input, recorded in the manifest when the
@@ -196,7 +196,7 @@ extension Collection {
     /// which is then used). Updates `state` to the committed state.
     private func settleQuantization(
         for file: VectorFile, requested: QuantizationChoice?, state: inout State
-    ) throws -> Quantization? {
+    ) throws -> Int8Quantization? {
         let chosen = try chooseQuantization(for: file, requested: requested, existing: state.manifest.quantization)
         guard let chosen, state.manifest.quantization == nil else { return chosen }
         try environment.write { txn in
@@ -213,7 +213,7 @@ extension Collection {
     /// quantized with `quantization`, the committed quantization is another (INT8 input is
     /// stored as it is, whatever quantization documents recorded meanwhile).
     func checkUnchangedTraining(
-        _ txn: LMDBReadTransaction, since expected: CollectionManifest, quantization: Quantization?
+        _ txn: LMDBReadTransaction, since expected: CollectionManifest, quantization: Int8Quantization?
     ) throws {
         let committed = try committedManifest(txn)
         guard Self.sameTraining(committed, expected), quantization == nil || committed.quantization == quantization
@@ -224,7 +224,7 @@ extension Collection {
     }
 
     private func quantizeRows(
-        _ file: VectorFile, start: Int, rows: Int, quantization: Quantization?, into values: inout [Int8]
+        _ file: VectorFile, start: Int, rows: Int, quantization: Int8Quantization?, into values: inout [Int8]
     ) {
         let dimension = file.dimension
         values.withUnsafeMutableBufferPointer { out in
@@ -249,7 +249,7 @@ extension Collection {
 
     /// Trains the coarse quantizer on a sample of `file` and commits it (see `commitTraining`).
     private func train(
-        on file: VectorFile, quantization: Quantization?, manifest: CollectionManifest, options: IngestOptions
+        on file: VectorFile, quantization: Int8Quantization?, manifest: CollectionManifest, options: IngestOptions
     ) throws -> State {
         let dimension = manifest.dimension
         let lists = min(
@@ -276,7 +276,7 @@ extension Collection {
     /// quantization, unless the collection was trained meanwhile (by another process), whose
     /// coarse quantizer is then kept. Returns the committed state.
     func train(
-        sample: [Float], count sampleSize: Int, lists: Int, quantization: Quantization?, dimension: Int,
+        sample: [Float], count sampleSize: Int, lists: Int, quantization: Int8Quantization?, dimension: Int,
         options: IngestOptions
     ) throws -> State {
         var kmeans = KMeans(clusterCount: lists, dimension: dimension)

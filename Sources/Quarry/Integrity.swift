@@ -2,7 +2,7 @@ import Foundation
 import QuarryIndex
 import QuarryStore
 
-/// What `Collection.checkIntegrity` found.
+/// What `QuarryCollection.checkIntegrity` found.
 public struct IntegrityReport: Sendable, Codable {
     /// Keys of stored vectors (chunk vectors included).
     public var vectors = 0
@@ -27,7 +27,7 @@ public struct IntegrityReport: Sendable, Codable {
     }
 }
 
-extension Collection {
+extension QuarryCollection {
     /// Checks, in one snapshot, that the stored state is whole: every key has an internal id
     /// that maps back to it and a vector record; every vector is in exactly its own list (and,
     /// with spilling, its second list) once; no list holds an id without a key; the list

@@ -19,7 +19,7 @@ public struct CollectionManifest: Codable, Sendable, Equatable {
     /// Vectors the coarse quantizer was trained on.
     public var trainingSize: Int = 0
     /// How float input is quantized to INT8 (nil until the first float ingest decides).
-    public var quantization: Quantization?
+    public var quantization: Int8Quantization?
     /// Redundant assignment: when set, every vector is also kept in a second posting list,
     /// chosen SOAR-style with this penalty on residuals parallel to the first list's (see
     /// `KMeans.assignWithSpill`). Fixed at creation; nil: one list a vector.

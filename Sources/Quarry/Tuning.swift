@@ -16,7 +16,7 @@ public struct TuningResult: Sendable, Codable {
     public var sampleQueries: Int
 }
 
-extension Collection {
+extension QuarryCollection {
     /// Oversampling factors tried by `tune`, in increasing cost.
     static let tuningOversamples: [Double] = [1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
 

@@ -8,7 +8,7 @@ import QuarryStore
 /// candidate costs no B-tree descent once its segment is known, and a search looks each
 /// segment up at most once. Records are written once; a removed vector's slot stays (dead,
 /// no longer in any posting list or key table) until the collection is rebuilt.
-extension Collection {
+extension QuarryCollection {
     /// Records per segment (4 MB at 1,024 dimensions).
     static let vectorsPerSegment: UInt64 = 4096
 
@@ -102,7 +102,7 @@ struct VectorRecords {
 
     /// Where the record of `id` starts in the map, without reading it.
     func address(id: UInt64) throws -> UnsafeRawPointer? {
-        let segment = Int(id / Collection.vectorsPerSegment)
+        let segment = Int(id / QuarryCollection.vectorsPerSegment)
         let bytes: UnsafeRawBufferPointer
         if let cached = segments[segment] {
             bytes = cached
@@ -112,7 +112,7 @@ struct VectorRecords {
             bytes = found
         }
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
-        let start = Int(id % Collection.vectorsPerSegment) * recordBytes
+        let start = Int(id % QuarryCollection.vectorsPerSegment) * recordBytes
         guard start + recordBytes <= bytes.count else { return nil }
         return bytes.baseAddress! + start
     }

@@ -29,7 +29,7 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             var report = CheckReport(integrity: try collection.checkIntegrity())
             if let vectors {
                 let file = try VectorFile(path: vectors)

@@ -19,7 +19,7 @@ struct CreateCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            _ = try Collection.create(
+            _ = try QuarryCollection.create(
                 at: directory, dimension: dims, listCount: nlist, spillPenalty: spill ? spillPenalty : nil)
             printError("created \(directory) (\(dims) dimensions)")
         }
@@ -74,7 +74,7 @@ struct IngestCommand: ParsableCommand {
                 return
             }
             if let batchSize { options.batchSize = batchSize }
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             let file = try VectorFile(path: vectors!)
             let keyList = try keys.map(readLines)
             let report = try collection.ingest(vectors: file, keys: keyList, options: options)
@@ -95,7 +95,7 @@ struct IngestCommand: ParsableCommand {
         let started = clock.now
         let reader = try CrawlRecordReader(path: docs)
         let existing = FileManager.default.fileExists(atPath: directory + "/data.mdb")
-        let recorded = existing ? try Collection.open(at: directory).manifest.model : nil
+        let recorded = existing ? try QuarryCollection.open(at: directory).manifest.model : nil
         let embedder: any TextEmbedding
         let resolvedModel: String
         // Re-running an ingest that embedded remotely needs no --embedder again.
@@ -104,7 +104,7 @@ struct IngestCommand: ParsableCommand {
             embedder = try RemoteEmbedderOptions.connect(settings, tokenizerPath: tokenizer ?? model)
             resolvedModel = settings.identity
         } else {
-            let modelPath = try existing ? Collection.open(at: directory).modelPath(override: model) : model
+            let modelPath = try existing ? QuarryCollection.open(at: directory).modelPath(override: model) : model
             guard let modelPath else {
                 throw ValidationError("--docs needs --model DIR or --embedder URL for a new collection")
             }
@@ -113,7 +113,8 @@ struct IngestCommand: ParsableCommand {
         }
         let collection =
             existing
-            ? try Collection.open(at: directory) : try Collection.create(at: directory, dimension: embedder.dimension)
+            ? try QuarryCollection.open(at: directory)
+            : try QuarryCollection.create(at: directory, dimension: embedder.dimension)
         var documentOptions = DocumentIngestOptions()
         documentOptions.tokensPerChunk = chunkTokens
         documentOptions.overlap = overlap
@@ -182,7 +183,7 @@ struct SearchCommand: ParsableCommand {
             guard (vectors == nil) != (text == nil) else {
                 throw ValidationError("give exactly one of --vectors FILE or --text TEXT")
             }
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             _ = try collection.searchParameters(k: k, nprobe: nprobe, oversample: oversample)
             if let text {
                 let modelPath = try collection.modelPath(override: model)
@@ -259,7 +260,7 @@ struct NeighborsCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             let query = try collection.storedQuery(key: key)
             let hits = try collection.searchDocuments(
                 query, k: k, nprobe: nprobe, oversample: oversample, byDocument: true, excluding: key)
@@ -278,7 +279,7 @@ struct DeleteCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             let keyList = try readLines(keys)
             let missing = try collection.delete(keys: keyList)
             printError("deleted \(keyList.count - missing.count) of \(keyList.count) keys")
@@ -297,7 +298,7 @@ struct CompactCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (before, after) = try Collection.compact(at: directory)
+            let (before, after) = try QuarryCollection.compact(at: directory)
             printError("compacted \(directory): \(before) -> \(after) bytes")
         }
     }
@@ -307,7 +308,7 @@ struct CompactCommand: ParsableCommand {
 struct QuerySet {
     let prepared: [PreparedQuery]
 
-    init(path: String, collection: Collection) throws {
+    init(path: String, collection: QuarryCollection) throws {
         let file = try VectorFile(path: path)
         let dimension = collection.manifest.dimension
         guard file.dimension == dimension else {
@@ -338,7 +339,7 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let stats = try Collection.open(at: directory).stats()
+            let stats = try QuarryCollection.open(at: directory).stats()
             if json {
                 print(jsonLine(stats))
             } else {
@@ -377,7 +378,7 @@ struct TuneCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             try collection.warm()
             let result = try collection.tune(k: k, targetRecall: targetRecall, sampleSize: sample, record: !dryRun)
             print(jsonLine(result))

@@ -68,9 +68,9 @@ struct EmbedCommand: ParsableCommand {
                 let truncated = Pooling.truncated(vector, dimensions: dimension, renormalize: embedder.normalizes)
                 switch format {
                 case .float: try writer.append(truncated)
-                case .int8: try writer.append(Quantization.int8Tanh(truncated))
-                case .binary: try writer.append(Quantization.binary(truncated))
-                case .ubinary: try writer.append(Quantization.packedBitsMSBFirst(truncated))
+                case .int8: try writer.append(EmbeddingQuantization.int8Tanh(truncated))
+                case .binary: try writer.append(EmbeddingQuantization.binary(truncated))
+                case .ubinary: try writer.append(EmbeddingQuantization.packedBitsMSBFirst(truncated))
                 }
             }
         }

@@ -72,7 +72,7 @@ struct EvalCommand: ParsableCommand {
             }
             guard k.allSatisfy({ $0 > 0 }) else { throw ValidationError("-k must be positive") }
             guard threads > 0 else { throw ValidationError("--threads must be positive") }
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             var prepared = try QuerySet(path: queries, collection: collection).prepared
             if let limit { prepared = Array(prepared.prefix(max(0, limit))) }
             guard !prepared.isEmpty else { throw ValidationError("no queries in \(queries)") }
@@ -129,7 +129,7 @@ struct EvalCommand: ParsableCommand {
 
     /// Times the queries one at a time (each split between `threads` threads).
     private func timeOneByOne(
-        _ collection: Collection, _ prepared: [PreparedQuery], _ truth: [[String]], k cutoff: Int, probes: Int,
+        _ collection: QuarryCollection, _ prepared: [PreparedQuery], _ truth: [[String]], k cutoff: Int, probes: Int,
         _ factor: Double, _ kind: Prefilter
     ) throws -> SettingResult {
         // Warm the page cache and the searcher before timing.
@@ -162,7 +162,7 @@ struct EvalCommand: ParsableCommand {
 
     /// Times one batched search of all the queries on `threads` threads.
     private func timeBatch(
-        _ collection: Collection, _ prepared: [PreparedQuery], _ truth: [[String]], k cutoff: Int, probes: Int,
+        _ collection: QuarryCollection, _ prepared: [PreparedQuery], _ truth: [[String]], k cutoff: Int, probes: Int,
         _ factor: Double, _ kind: Prefilter
     ) throws -> SettingResult {
         _ = try collection.search(
@@ -183,7 +183,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// The true neighbours' keys per query, nearest first.
-    private func groundTruthKeys(collection: Collection, queries: [PreparedQuery], k: Int) throws -> [[String]] {
+    private func groundTruthKeys(collection: QuarryCollection, queries: [PreparedQuery], k: Int) throws -> [[String]] {
         guard let groundTruth else {
             printError("eval: computing exact neighbours of \(queries.count) queries")
             return try collection.exactNeighbors(of: queries, k: k).map { $0.map(\.key) }

@@ -29,7 +29,7 @@ struct RelevanceEvaluation {
     }
 
     func run() throws {
-        let collection = try Collection.open(at: directory)
+        let collection = try QuarryCollection.open(at: directory)
         try collection.warm()
         let judgements = try Self.readQrels(qrels)
         var texts = try Self.readQueries(queries).filter { judgements[$0.id] != nil }

@@ -30,7 +30,7 @@ public struct WindowEmbedding: Sendable {
 
 /// Text to vectors: tokenizer + encoder + mean pooling (+ L2 normalisation when the model's
 /// sentence-transformers config has a Normalize module, as all-MiniLM-L6-v2 does; pplx-embed
-/// vectors are left unnormalised and meant for `Quantization.int8Tanh` / `.binary`).
+/// vectors are left unnormalised and meant for `EmbeddingQuantization.int8Tanh` / `.binary`).
 ///
 /// Inputs are sorted by length and encoded in packed batches of similar lengths (no padding);
 /// outputs come back in input order. Inputs longer than `maxTokens` are truncated with a

@@ -111,7 +111,7 @@ public struct PreparedQuery: Sendable {
     public let code: [UInt8]
     /// The query at as many bits a dimension as keep every distance within UInt16 for the
     /// counting selection (6 at 1,024 dimensions): the asymmetric prefilter's planes.
-    public let fine: QueryPlanes
+    public let asymmetricPlanes: QueryPlanes
     /// Prepares an INT8 query vector.
     public init(int8 values: [Int8]) {
         self.values = values
@@ -125,7 +125,7 @@ public struct PreparedQuery: Sendable {
         self.code = code
         var bits = 8
         while bits > 1 && ((1 << bits) - 1) * values.count > Int(UInt16.max) { bits -= 1 }
-        fine = QueryPlanes(values, bits: bits)
+        asymmetricPlanes = QueryPlanes(values, bits: bits)
     }
 }
 
@@ -156,9 +156,10 @@ final class CandidateBuffer {
             }
         case .asymmetric:
             distances.withUnsafeMutableBufferPointer { d in
-                query.fine.planes.withUnsafeBufferPointer { planes in
+                query.asymmetricPlanes.planes.withUnsafeBufferPointer { planes in
                     qk_asymmetric_distances_u16(
-                        planes.baseAddress, Int32(query.fine.count), query.fine.offset, query.fine.maximum, codes,
+                        planes.baseAddress, Int32(query.asymmetricPlanes.count), query.asymmetricPlanes.offset,
+                        query.asymmetricPlanes.maximum, codes,
                         codeBytes, block.count, d.baseAddress! + start)
                 }
             }
@@ -423,7 +424,7 @@ public final class IVFSearcher {
         // With spilling, a vector met in two probed lists is there twice with the same code, so
         // twice the candidates are selected and the nearest `candidateCount` distinct ones kept.
         let wanted = min(parameters.candidateCount * (parameters.listsShareVectors ? 2 : 1), scanned)
-        let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.fine.range)
+        let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.asymmetricPlanes.range)
         var threshold = maximumDistance + 1
         var ties = [Int](repeating: 0, count: parts)
         if wanted < scanned {

@@ -107,7 +107,7 @@ public struct SyntheticEmbeddings: Sendable {
         var out = [Int8](repeating: 0, count: floats.count)
         floats.withUnsafeBufferPointer { f in
             out.withUnsafeMutableBufferPointer { o in
-                Quantization.tanh.quantize(f.baseAddress!, count: f.count, into: o.baseAddress!)
+                Int8Quantization.tanh.quantize(f.baseAddress!, count: f.count, into: o.baseAddress!)
             }
         }
         return out

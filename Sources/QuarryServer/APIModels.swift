@@ -128,15 +128,16 @@ enum EmbeddingEncoding: String, Decodable, CaseIterable {
             }
             return .base64(Data(bytes).base64EncodedString())
         case .int8:
-            return .integers(Quantization.int8Tanh(vector).map(Int.init))
+            return .integers(EmbeddingQuantization.int8Tanh(vector).map(Int.init))
         case .binary:
-            return .integers(Quantization.binary(vector).map(Int.init))
+            return .integers(EmbeddingQuantization.binary(vector).map(Int.init))
         case .ubinary:
-            return .integers(Quantization.packedBitsMSBFirst(vector).map(Int.init))
+            return .integers(EmbeddingQuantization.packedBitsMSBFirst(vector).map(Int.init))
         case .base64Int8:
-            return .base64(Data(Quantization.int8Tanh(vector).map { UInt8(bitPattern: $0) }).base64EncodedString())
+            return .base64(
+                Data(EmbeddingQuantization.int8Tanh(vector).map { UInt8(bitPattern: $0) }).base64EncodedString())
         case .base64Binary:
-            return .base64(Data(Quantization.packedBitsLSBFirst(vector)).base64EncodedString())
+            return .base64(Data(EmbeddingQuantization.packedBitsLSBFirst(vector)).base64EncodedString())
         }
     }
 }

@@ -102,7 +102,7 @@ public final class QuarryServer: Sendable {
 final class CollectionDirectory: @unchecked Sendable {
     let path: String
     private let lock = NSLock()
-    private var open: [String: Collection] = [:]
+    private var open: [String: QuarryCollection] = [:]
 
     init(path: String) throws {
         var isDirectory: ObjCBool = false
@@ -131,7 +131,7 @@ final class CollectionDirectory: @unchecked Sendable {
     }
 
     /// The open collection called `name`; 404 when there is none.
-    func collection(named name: String) throws -> Collection {
+    func collection(named name: String) throws -> QuarryCollection {
         try Self.validate(name)
         return try lock.withLock {
             if let collection = open[name] { return collection }
@@ -139,21 +139,21 @@ final class CollectionDirectory: @unchecked Sendable {
             guard FileManager.default.fileExists(atPath: directory + "/data.mdb") else {
                 throw APIError.notFound("no collection named '\(name)'")
             }
-            let collection = try Collection.open(at: directory)
+            let collection = try QuarryCollection.open(at: directory)
             open[name] = collection
             return collection
         }
     }
 
     /// Creates the collection `name`.
-    func create(named name: String, dimension: Int, listCount: Int?) throws -> Collection {
+    func create(named name: String, dimension: Int, listCount: Int?) throws -> QuarryCollection {
         try Self.validate(name)
         return try lock.withLock {
             let directory = path + "/" + name
             guard open[name] == nil, !FileManager.default.fileExists(atPath: directory) else {
                 throw APIError(status: .conflict, message: "a collection named '\(name)' exists already")
             }
-            let collection = try Collection.create(at: directory, dimension: dimension, listCount: listCount)
+            let collection = try QuarryCollection.create(at: directory, dimension: dimension, listCount: listCount)
             open[name] = collection
             return collection
         }

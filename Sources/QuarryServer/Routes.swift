@@ -276,7 +276,7 @@ extension QuarryServer {
     }
 
     /// A text query needs the collection's vectors to come from the served model.
-    private func checkTextQuery(_ collection: Collection, name: String) throws {
+    private func checkTextQuery(_ collection: QuarryCollection, name: String) throws {
         if let recorded = collection.manifest.model {
             guard recorded == modelPath else {
                 throw APIError.badRequest(

@@ -46,7 +46,7 @@ import Testing
         var offByOne = 0
         var components = 0
         for (vector, expected) in zip(vectors, expectedInt8) {
-            for (actual, wanted) in zip(Quantization.int8Tanh(vector), expected) {
+            for (actual, wanted) in zip(EmbeddingQuantization.int8Tanh(vector), expected) {
                 components += 1
                 let difference = abs(Int(actual) - wanted)
                 #expect(difference <= 1)
@@ -55,14 +55,16 @@ import Testing
         }
         print("tiny Qwen3 INT8: \(offByOne) of \(components) components one step off")
         #expect(Double(offByOne) <= 0.001 * Double(components))
-        #expect(vectors.map { Quantization.binary($0).map(Int.init) } == (reference["binary"] as! [Any]).map(integers))
         #expect(
-            vectors.map { Quantization.packedBitsMSBFirst($0).map(Int.init) }
+            vectors.map { EmbeddingQuantization.binary($0).map(Int.init) }
+                == (reference["binary"] as! [Any]).map(integers))
+        #expect(
+            vectors.map { EmbeddingQuantization.packedBitsMSBFirst($0).map(Int.init) }
                 == (reference["ubinary"] as! [Any]).map(integers))
 
         // On the reference's own pooled vectors the quantizers must agree exactly.
         let referencePooled = (reference["pooled"] as! [Any]).map(floats)
-        #expect(referencePooled.map { Quantization.int8Tanh($0).map(Int.init) } == expectedInt8)
+        #expect(referencePooled.map { EmbeddingQuantization.int8Tanh($0).map(Int.init) } == expectedInt8)
     }
 
     @Test func lateChunksMatchTheModelCard() throws {

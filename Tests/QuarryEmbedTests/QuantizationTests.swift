@@ -7,8 +7,8 @@ import Testing
     @Test func int8RoundsHalfToEvenAndClamps() {
         // tanh(x) * 127 lands on x.5 for these inputs only approximately, so check the rule on
         // values whose scaled tanh is exact enough: 0 → 0, large → ±127.
-        #expect(Quantization.int8Tanh([0, 50, -50, 0.5]) == [0, 127, -127, 59])
-        #expect(Quantization.int8Tanh([-0.0]) == [0])
+        #expect(EmbeddingQuantization.int8Tanh([0, 50, -50, 0.5]) == [0, 127, -127, 59])
+        #expect(EmbeddingQuantization.int8Tanh([-0.0]) == [0])
     }
 
     @Test func int8MatchesTorch() throws {
@@ -17,7 +17,7 @@ import Testing
         let probe = try #require(try EncoderFixtures.json("tiny-qwen3-reference.json")["int8_probe"] as? [String: Any])
         let values = floats(probe["values"])
         let expected = integers(probe["int8"])
-        let differences = zip(Quantization.int8Tanh(values), expected).map { abs(Int($0) - $1) }
+        let differences = zip(EmbeddingQuantization.int8Tanh(values), expected).map { abs(Int($0) - $1) }
         let randomCount = values.count - 4 * 254
         let offOnRandom = differences[..<randomCount].filter { $0 != 0 }.count
         let offNearTies = differences[randomCount...].filter { $0 != 0 }.count
@@ -30,10 +30,10 @@ import Testing
 
     @Test func binaryAndBitOrders() {
         let vector: [Float] = [1, -1, 0, -0.5, 2, 3, -2, -3, 0.1]
-        #expect(Quantization.binary(vector) == [1, -1, 1, -1, 1, 1, -1, -1, 1])
+        #expect(EmbeddingQuantization.binary(vector) == [1, -1, 1, -1, 1, 1, -1, -1, 1])
         // bits: 1 0 1 0 1 1 0 0 | 1
-        #expect(Quantization.packedBitsMSBFirst(vector) == [0b1010_1100, 0b1000_0000])
-        #expect(Quantization.packedBitsLSBFirst(vector) == [0b0011_0101, 0b0000_0001])
+        #expect(EmbeddingQuantization.packedBitsMSBFirst(vector) == [0b1010_1100, 0b1000_0000])
+        #expect(EmbeddingQuantization.packedBitsLSBFirst(vector) == [0b0011_0101, 0b0000_0001])
     }
 
     @Test func matryoshkaTruncation() {

@@ -122,24 +122,27 @@ struct SmallIndex {
         let values = (0..<dimension).map { _ in Int8(truncatingIfNeeded: generator.next()) }
         let query = PreparedQuery(int8: values)
         // Every distance must fit the UInt16 counting selection.
-        #expect(((1 << query.fine.count) - 1) * dimension <= Int(UInt16.max) || query.fine.count == 1)
-        let step = Float(256 >> query.fine.count)
+        #expect(
+            ((1 << query.asymmetricPlanes.count) - 1) * dimension <= Int(UInt16.max)
+                || query.asymmetricPlanes.count == 1)
+        let step = Float(256 >> query.asymmetricPlanes.count)
         let codeBytes = query.code.count
         var maximum: Int32 = 0
         var range: Int32 = 0
         for d in 0..<dimension {
             var unsigned: Int32 = 0
-            for plane in 0..<query.fine.count
-            where query.fine.planes[plane * codeBytes + d / 8] & (0x80 >> (d % 8)) != 0 {
+            for plane in 0..<query.asymmetricPlanes.count
+            where query.asymmetricPlanes.planes[plane * codeBytes + d / 8] & (0x80 >> (d % 8)) != 0 {
                 unsigned |= 1 << plane
             }
             let expected = min(
-                max((Float(values[d]) / step).rounded(), -Float(query.fine.offset)), Float(query.fine.offset - 1))
-            #expect(unsigned - query.fine.offset == Int32(expected))
+                max((Float(values[d]) / step).rounded(), -Float(query.asymmetricPlanes.offset)),
+                Float(query.asymmetricPlanes.offset - 1))
+            #expect(unsigned - query.asymmetricPlanes.offset == Int32(expected))
             maximum += max(0, Int32(expected))
             range += abs(Int32(expected))
         }
-        #expect(query.fine.maximum == maximum && query.fine.range == range)
+        #expect(query.asymmetricPlanes.maximum == maximum && query.asymmetricPlanes.range == range)
     }
 
     @Test func asymmetricPrefilterBeatsHammingAtEqualCandidates() throws {

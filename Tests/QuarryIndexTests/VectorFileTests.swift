@@ -82,11 +82,11 @@ import Testing
     @Test func quantizationMatchesThePplxFormula() {
         let inputs: [Float] = [0, 0.5, -0.5, 3, -100, 0.003937, 100]
         var out = [Int8](repeating: 0, count: inputs.count)
-        Quantization.tanh.quantize(inputs, count: inputs.count, into: &out)
+        Int8Quantization.tanh.quantize(inputs, count: inputs.count, into: &out)
         let expected = inputs.map { Int8(max(-128, min(127, (tanh(Double($0)) * 127).rounded(.toNearestOrEven)))) }
         #expect(out == expected)
         #expect(out[4] == -127 && out[6] == 127)
-        Quantization.calibrated(scale: 10).quantize(inputs, count: inputs.count, into: &out)
+        Int8Quantization.calibrated(scale: 10).quantize(inputs, count: inputs.count, into: &out)
         #expect(out == [0, 5, -5, 30, -127, 0, 127])
     }
 }

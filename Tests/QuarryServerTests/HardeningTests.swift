@@ -40,7 +40,7 @@ import Testing
         try await withServer { _, client in
             let name = "keys-\(UUID().uuidString.prefix(8))"
             #expect(try await client.send(.post, "/v1/collections", json: #"{"name": "\#(name)"}"#).status == .created)
-            let longest = String(repeating: "é/ ?#%", count: 60).utf8.prefix(Collection.maxDocumentKeyBytes)
+            let longest = String(repeating: "é/ ?#%", count: 60).utf8.prefix(QuarryCollection.maxDocumentKeyBytes)
             let keys = [
                 String(decoding: longest, as: UTF8.self), "a/b/c", "100% sure?", "#fragment", "..", "ключ 🔑",
             ]
@@ -51,7 +51,8 @@ import Testing
             let ingest = try await client.send(.post, "/v1/collections/\(name)/documents", json: body)
             #expect(ingest.status == .ok, "\(ingest.errorMessage)")
             for key in keys {
-                let path = "/v1/collections/\(name)/documents/"
+                let path =
+                    "/v1/collections/\(name)/documents/"
                     + key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 let read = try await client.send(.get, path)
                 #expect(read.status == .ok && read.object["key"] as? String == key, "\(key.prefix(20))")
@@ -200,7 +201,7 @@ import Testing
     @Test func corruptRecordsAnswer500WithoutServerPaths() async throws {
         let fixture = try Fixture.get()
         let name = "damaged-\(UUID().uuidString.prefix(8))"
-        let collection = try Collection.create(
+        let collection = try QuarryCollection.create(
             at: fixture.dataDirectory + "/" + name, dimension: fixture.embedder.dimension, listCount: 2)
         try collection.ingestDocuments(
             sampleRecords(count: 4, prefix: "d"), embedder: fixture.embedder, modelPath: miniLMPath)

@@ -71,10 +71,10 @@ import Testing
 
     // MARK: Search
 
-    /// Text searches over HTTP return what `Collection.searchDocuments` returns for the same
+    /// Text searches over HTTP return what `QuarryCollection.searchDocuments` returns for the same
     /// query text (as `quarry search --text` does).
     @Test func textSearchEqualsTheLibrary() async throws {
-        let collection = try Collection.open(at: fixture.dataDirectory + "/docs")
+        let collection = try QuarryCollection.open(at: fixture.dataDirectory + "/docs")
         let embedder = fixture.embedder
         try await withServer { _, client in
             for (text, byDocument) in [("how does a volcano work", false), ("chess and bread", true)] {
@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func vectorAndKeySearches() async throws {
-        let collection = try Collection.open(at: fixture.dataDirectory + "/docs")
+        let collection = try QuarryCollection.open(at: fixture.dataDirectory + "/docs")
         let vector = try fixture.embedder.embed(["a glacier in the mountains"])[0]
         try await withServer { _, client in
             let byVector = try await client.send(
@@ -278,16 +278,16 @@ import Testing
             let base64Binary = embeddings(try await embed("base64_binary"))
             for index in texts.indices {
                 let vector = vectors[index]
-                #expect(int8[index] as? [Int] == Quantization.int8Tanh(vector).map(Int.init))
-                let packed = Quantization.packedBitsMSBFirst(vector)
+                #expect(int8[index] as? [Int] == EmbeddingQuantization.int8Tanh(vector).map(Int.init))
+                let packed = EmbeddingQuantization.packedBitsMSBFirst(vector)
                 #expect(ubinary[index] as? [Int] == packed.map(Int.init) && packed.count == 48)
                 #expect(binary[index] as? [Int] == vector.map { $0 >= 0 ? 1 : -1 })
                 #expect(
                     Data(base64Encoded: base64Int8[index] as? String ?? "")
-                        == Data(Quantization.int8Tanh(vector).map { UInt8(bitPattern: $0) }))
+                        == Data(EmbeddingQuantization.int8Tanh(vector).map { UInt8(bitPattern: $0) }))
                 #expect(
                     Data(base64Encoded: base64Binary[index] as? String ?? "")
-                        == Data(Quantization.packedBitsLSBFirst(vector)))
+                        == Data(EmbeddingQuantization.packedBitsLSBFirst(vector)))
             }
 
             // Matryoshka: the first 128 components, re-normalised as the model normalises.
@@ -350,7 +350,7 @@ import Testing
                 #expect(returned.count == chunks.count)
                 for (index, (item, vector)) in zip(returned, chunks).enumerated() {
                     #expect(item["index"] as? Int == index && item["object"] as? String == "embedding")
-                    #expect(item["embedding"] as? [Int] == Quantization.int8Tanh(vector).map(Int.init))
+                    #expect(item["embedding"] as? [Int] == EmbeddingQuantization.int8Tanh(vector).map(Int.init))
                 }
             }
             #expect((response.object["usage"] as? [String: Int])?["total_tokens"] ?? 0 > 10)

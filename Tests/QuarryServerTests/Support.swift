@@ -31,7 +31,8 @@ struct Fixture: Sendable {
         let embedder = try Embedder(modelDirectory: URL(fileURLWithPath: miniLMPath))
         try? FileManager.default.removeItem(atPath: directory)
         atexit { try? FileManager.default.removeItem(atPath: Fixture.directory) }
-        let collection = try Collection.create(at: directory + "/docs", dimension: embedder.dimension, listCount: 4)
+        let collection = try QuarryCollection.create(
+            at: directory + "/docs", dimension: embedder.dimension, listCount: 4)
         try collection.ingestDocuments(sampleRecords(count: documentCount), embedder: embedder, modelPath: miniLMPath)
         return Fixture(dataDirectory: directory, embedder: embedder)
     }

@@ -8,14 +8,14 @@ import Testing
     var directory: String { temporary.path }
 
     /// A collection with 1000 vectors, and a fingerprint of its search results to compare later.
-    func populated() throws -> (Collection, Dataset, [[Hit]]) {
+    func populated() throws -> (QuarryCollection, Dataset, [[Hit]]) {
         let data = try Dataset(in: directory, count: 1000)
-        let collection = try Collection.create(at: directory + "/c", dimension: Dataset.dimension, listCount: 10)
+        let collection = try QuarryCollection.create(at: directory + "/c", dimension: Dataset.dimension, listCount: 10)
         try collection.ingest(vectors: VectorFile(path: data.basePath))
         return (collection, data, try fingerprint(collection, data))
     }
 
-    func fingerprint(_ collection: Collection, _ data: Dataset) throws -> [[Hit]] {
+    func fingerprint(_ collection: QuarryCollection, _ data: Dataset) throws -> [[Hit]] {
         try (0..<5).map {
             try collection.search(collection.prepare(int8: data.query($0)), k: 10, nprobe: 3, oversample: 4)
         }
@@ -87,32 +87,32 @@ import Testing
     }
 
     @Test func pathsThatAreNotCollections() throws {
-        let missing = #expect(throws: QuarryError.self) { try Collection.open(at: directory + "/nowhere") }
+        let missing = #expect(throws: QuarryError.self) { try QuarryCollection.open(at: directory + "/nowhere") }
         #expect(missing == .collectionNotFound(path: directory + "/nowhere"))
 
         try FileManager.default.createDirectory(atPath: directory + "/photos", withIntermediateDirectories: true)
         try Data("jpeg".utf8).write(to: URL(fileURLWithPath: directory + "/photos/cat.jpg"))
-        #expect(throws: QuarryError.self) { try Collection.open(at: directory + "/photos") }
-        #expect(throws: QuarryError.self) { try Collection.create(at: directory + "/photos", dimension: 8) }
+        #expect(throws: QuarryError.self) { try QuarryCollection.open(at: directory + "/photos") }
+        #expect(throws: QuarryError.self) { try QuarryCollection.create(at: directory + "/photos", dimension: 8) }
 
         try FileManager.default.createDirectory(atPath: directory + "/garbage", withIntermediateDirectories: true)
         try Data(repeating: 0xAB, count: 16384).write(to: URL(fileURLWithPath: directory + "/garbage/data.mdb"))
-        let garbage = #expect(throws: QuarryError.self) { try Collection.open(at: directory + "/garbage") }
+        let garbage = #expect(throws: QuarryError.self) { try QuarryCollection.open(at: directory + "/garbage") }
         #expect(garbage?.description.contains("not a Quarry collection") == true)
 
         try Data("x".utf8).write(to: URL(fileURLWithPath: directory + "/file"))
-        #expect(throws: QuarryError.self) { try Collection.open(at: directory + "/file") }
-        #expect(throws: QuarryError.self) { try Collection.create(at: directory + "/zero", dimension: 0) }
+        #expect(throws: QuarryError.self) { try QuarryCollection.open(at: directory + "/file") }
+        #expect(throws: QuarryError.self) { try QuarryCollection.create(at: directory + "/zero", dimension: 0) }
     }
 
     @Test func aForeignLMDBEnvironmentIsNotACollection() throws {
         // An LMDB environment made by someone else: valid LMDB, no Quarry manifest.
-        let collection = try Collection.create(at: directory + "/real", dimension: 8)
+        let collection = try QuarryCollection.create(at: directory + "/real", dimension: 8)
         _ = collection
         let copy = directory + "/foreign"
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
         try ForeignEnvironment.make(at: copy)
-        let error = #expect(throws: QuarryError.self) { try Collection.open(at: copy) }
+        let error = #expect(throws: QuarryError.self) { try QuarryCollection.open(at: copy) }
         #expect(error?.description.contains("no Quarry metadata") == true)
     }
 }

@@ -41,8 +41,8 @@ struct Dataset {
     let temporary = TemporaryDirectory()
     var directory: String { temporary.path }
 
-    func makeCollection(_ name: String = "c", listCount: Int? = 24) throws -> Collection {
-        try Collection.create(at: directory + "/" + name, dimension: Dataset.dimension, listCount: listCount)
+    func makeCollection(_ name: String = "c", listCount: Int? = 24) throws -> QuarryCollection {
+        try QuarryCollection.create(at: directory + "/" + name, dimension: Dataset.dimension, listCount: listCount)
     }
 
     @Test func ingestThenSearchFindsExactNeighbours() throws {
@@ -133,7 +133,7 @@ struct Dataset {
                 try collection.search(collection.prepare(int8: data.query($0)), k: 20, nprobe: 6, oversample: 4)
             }
         }
-        let reopened = try Collection.open(at: directory + "/c")
+        let reopened = try QuarryCollection.open(at: directory + "/c")
         #expect(try reopened.vectorCount() == data.count)
         let after = try (0..<10).map {
             try reopened.search(reopened.prepare(int8: data.query($0)), k: 20, nprobe: 6, oversample: 4)
@@ -182,7 +182,7 @@ struct Dataset {
 
     @Test func spilledVectorsAreFoundOnceAndLeaveBothListsWhenRemoved() throws {
         let data = try Dataset(in: directory, count: 1000)
-        let collection = try Collection.create(
+        let collection = try QuarryCollection.create(
             at: directory + "/spill", dimension: Dataset.dimension, listCount: 10, spillPenalty: 1)
         try collection.ingest(vectors: VectorFile(path: data.basePath))
         var stats = try collection.stats()
@@ -206,7 +206,7 @@ struct Dataset {
         let all = try collection.search(collection.prepare(int8: data.row(0)), k: 2000, nprobe: 10, oversample: 10)
         #expect(all.count == 998 && Set(all.map(\.key)).count == 998 && !all.contains { $0.key == "3" })
         // Reopened, the collection still spills new vectors.
-        let reopened = try Collection.open(at: directory + "/spill")
+        let reopened = try QuarryCollection.open(at: directory + "/spill")
         #expect(reopened.manifest.spillPenalty == 1)
     }
 

@@ -45,16 +45,17 @@ func writeLines(_ lines: [String], to path: String) throws {
     let temporary = TemporaryDirectory()
     var directory: String { temporary.path }
 
-    func ingest(_ lines: [String], into name: String, batchSize: Int = 16) throws -> (Collection, DocumentIngestReport)
-    {
+    func ingest(_ lines: [String], into name: String, batchSize: Int = 16) throws -> (
+        QuarryCollection, DocumentIngestReport
+    ) {
         let embedder = try sharedEmbedder.get()
         let path = directory + "/docs-\(UUID().uuidString).jsonl"
         try writeLines(lines, to: path)
         let collectionPath = directory + "/" + name
         let collection =
             FileManager.default.fileExists(atPath: collectionPath)
-            ? try Collection.open(at: collectionPath)
-            : try Collection.create(at: collectionPath, dimension: embedder.dimension, listCount: 4)
+            ? try QuarryCollection.open(at: collectionPath)
+            : try QuarryCollection.create(at: collectionPath, dimension: embedder.dimension, listCount: 4)
         var options = DocumentIngestOptions()
         options.batchSize = batchSize
         options.trainingBatchSize = batchSize
@@ -83,7 +84,7 @@ func writeLines(_ lines: [String], to path: String) throws {
         let embedder = try sharedEmbedder.get()
         let path = directory + "/docs.jsonl"
         try writeLines(sampleDocuments(count: 40), to: path)
-        let collection = try Collection.create(at: directory + "/t", dimension: embedder.dimension, listCount: 4)
+        let collection = try QuarryCollection.create(at: directory + "/t", dimension: embedder.dimension, listCount: 4)
         var options = DocumentIngestOptions()
         options.batchSize = 8
         options.trainingBatchSize = 30
@@ -145,7 +146,7 @@ func writeLines(_ lines: [String], to path: String) throws {
         let error = #expect(throws: QuarryError.self) { _ = try ingest(lines, into: "c", batchSize: 8) }
         // The error names the line; the two batches before it stay committed.
         #expect(error?.description.contains("line 19: malformed JSON") == true)
-        let collection = try Collection.open(at: directory + "/c")
+        let collection = try QuarryCollection.open(at: directory + "/c")
         #expect(try collection.documentCount() == 16)
         for bad in [#"{"text": "no key"}"#, #"{"id": "x"}"#, #"{"id": 5, "text": 7}"#, "[1, 2]"] {
             #expect(throws: QuarryError.self) { _ = try ingest([bad], into: "c") }

@@ -58,7 +58,7 @@ import Testing
         let small = try Dataset(in: temporary.path, count: 500)
         let large = try Dataset(in: temporary.path, count: 30_000, seed: 9)
         let path = temporary.path + "/c"
-        let capped = [Collection.maxMapSizeVariable: "2"]
+        let capped = [QuarryCollection.maxMapSizeVariable: "2"]
         #expect(
             try runQuarry(["create", path, "--dims", "\(Dataset.dimension)", "--nlist", "8"], environment: capped)
                 .status == 0)
@@ -70,7 +70,7 @@ import Testing
         #expect(full.status == 1, "\(full.errors)")
         #expect(full.errors.contains("is full") && full.errors.contains("intact"), "\(full.errors)")
 
-        let collection = try Collection.open(at: path)
+        let collection = try QuarryCollection.open(at: path)
         let integrity = try collection.checkIntegrity()
         #expect(integrity.isConsistent, "\(integrity.problems)")
         #expect(integrity.vectors >= 500 && integrity.vectors < 30_500 && (integrity.vectors - 500) % 2000 == 0)

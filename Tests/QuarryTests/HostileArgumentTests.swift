@@ -13,7 +13,7 @@ import Testing
         #expect(FileManager.default.isExecutableFile(atPath: binary), "build the quarry product first")
         let data = try Dataset(in: temporary.path, count: 400)
         let directory = temporary.path + "/c"
-        let collection = try Collection.create(at: directory, dimension: Dataset.dimension, listCount: 8)
+        let collection = try QuarryCollection.create(at: directory, dimension: Dataset.dimension, listCount: 8)
         try collection.ingest(vectors: VectorFile(path: data.basePath))
         let before = try collection.search(collection.prepare(int8: data.query(0)), k: 10, nprobe: 8)
         let huge = "9223372036854775807"

@@ -48,7 +48,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
     }
 
     /// Whether the approximate top 10 for `row` of `data` holds `key`.
-    func finds(_ collection: Collection, _ data: Dataset, row: Int, key: String) throws -> Bool {
+    func finds(_ collection: QuarryCollection, _ data: Dataset, row: Int, key: String) throws -> Bool {
         let hits = try collection.search(try collection.prepare(int8: data.row(row)), k: 10, nprobe: 16, oversample: 16)
         return hits.contains { $0.key == key }
     }
@@ -57,7 +57,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         let first = try Dataset(in: directory, count: 2000, seed: 11)
         let second = try Dataset(in: directory, count: 1000, seed: 12)
         let path = directory + "/c"
-        let collection = try Collection.create(at: path, dimension: Dataset.dimension, listCount: 16)
+        let collection = try QuarryCollection.create(at: path, dimension: Dataset.dimension, listCount: 16)
         #expect(try collection.search(try collection.prepare(int8: first.row(5)), k: 10).isEmpty)
 
         // The other process's first ingest trains the collection.
@@ -81,7 +81,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         let second = try Dataset(in: directory, count: 700, seed: 14)
         let path = directory + "/c"
         // Opened (untrained) here before the other process trains it.
-        let collection = try Collection.create(at: path, dimension: Dataset.dimension, listCount: 16)
+        let collection = try QuarryCollection.create(at: path, dimension: Dataset.dimension, listCount: 16)
         #expect(collection.manifest.listCount == 0)
         #expect(try runQuarry(["ingest", path, "--vectors", first.basePath]).status == 0)
 
@@ -99,13 +99,13 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
     @Test func tunedDefaultsSurviveAnIngestByAProcessThatOpenedBeforeTheTune() throws {
         let base = try Dataset(in: directory, count: 2000, seed: 15)
         let path = directory + "/c"
-        let collection = try Collection.create(at: path, dimension: Dataset.dimension, listCount: 16)
+        let collection = try QuarryCollection.create(at: path, dimension: Dataset.dimension, listCount: 16)
         try collection.ingest(vectors: VectorFile(path: base.basePath))
         #expect(collection.manifest.quantization == nil)
 
         let tuned = try runQuarry(["tune", path, "--sample", "40", "--target-recall", "0.9"])
         #expect(tuned.status == 0, "\(tuned.errors)")
-        let recorded = try Collection.open(at: path).manifest
+        let recorded = try QuarryCollection.open(at: path).manifest
         #expect(recorded.defaultProbeCount != nil && recorded.defaultOversample != nil)
 
         // Float input here records a quantization: a manifest change of this process's own.
@@ -129,7 +129,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
     @Test func tunedDefaultsSurviveADocumentIngestByAProcessThatOpenedBeforeTheTune() throws {
         let embedder = try sharedEmbedder.get()
         let path = directory + "/docs"
-        let collection = try Collection.create(at: path, dimension: embedder.dimension, listCount: 2)
+        let collection = try QuarryCollection.create(at: path, dimension: embedder.dimension, listCount: 2)
         var options = DocumentIngestOptions()
         options.batchSize = 8
         options.trainingBatchSize = 8
@@ -164,7 +164,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         let docs = directory + "/docs.jsonl"
         try writeLines(sampleDocuments(count: 8), to: docs)
         let path = directory + "/c"
-        let collection = try Collection.create(at: path, dimension: dimension, listCount: 8)
+        let collection = try QuarryCollection.create(at: path, dimension: dimension, listCount: 8)
         var options = IngestOptions()
         options.batchSize = 500
         nonisolated(unsafe) var upserted: Int32 = -1
@@ -188,7 +188,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         let path = directory + "/c"
         let before: [Hit]
         do {
-            let collection = try Collection.create(at: path, dimension: Dataset.dimension, listCount: 16)
+            let collection = try QuarryCollection.create(at: path, dimension: Dataset.dimension, listCount: 16)
             try collection.ingest(vectors: VectorFile(path: base.basePath))
             let deleted = directory + "/deleted.txt"
             try writeLines((0..<1000).map(String.init), to: deleted)
@@ -203,7 +203,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         // Closed here: compaction goes ahead and keeps every vector.
         let compacted = try runQuarry(["compact", path])
         #expect(compacted.status == 0, "\(compacted.errors)")
-        let reopened = try Collection.open(at: path)
+        let reopened = try QuarryCollection.open(at: path)
         let integrity = try reopened.checkIntegrity()
         #expect(integrity.isConsistent && integrity.vectors == 2000, "\(integrity.problems)")
         #expect(try reopened.search(try reopened.prepare(int8: base.row(2000)), k: 10) == before)
@@ -218,7 +218,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         #expect(ingested.status == 0, "\(ingested.errors)")
         let compacted = try runQuarry(["compact", path])
         #expect(compacted.status == 0, "\(compacted.errors)")
-        let collection = try Collection.open(at: path)
+        let collection = try QuarryCollection.open(at: path)
         let integrity = try collection.checkIntegrity()
         #expect(integrity.isConsistent && integrity.documents == 24, "\(integrity.problems)")
         for index in 0..<24 {
@@ -228,16 +228,16 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
 
     @Test func anOpenIsRefusedWhileACompactionHoldsTheCollection() throws {
         let path = directory + "/c"
-        do { _ = try Collection.create(at: path, dimension: Dataset.dimension) }
+        do { _ = try QuarryCollection.create(at: path, dimension: Dataset.dimension) }
         do {
             let compaction = try DirectoryLock(directory: path, mode: .exclusive)
             #expect(compaction.mode == .exclusive)
-            #expect(throws: StoreError.self) { try Collection.open(at: path) }
+            #expect(throws: StoreError.self) { try QuarryCollection.open(at: path) }
             let elsewhere = try runQuarry(["stats", path])
             #expect(elsewhere.status == 1 && elsewhere.errors.contains("being compacted"), "\(elsewhere.errors)")
         }
         // Released: opens go ahead again.
         #expect(try runQuarry(["stats", path]).status == 0)
-        #expect(try Collection.open(at: path).manifest.dimension == Dataset.dimension)
+        #expect(try QuarryCollection.open(at: path).manifest.dimension == Dataset.dimension)
     }
 }

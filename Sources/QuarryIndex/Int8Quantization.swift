@@ -1,7 +1,7 @@
 import Foundation
 
 /// How float embeddings become the INT8 vectors an index stores.
-public enum Quantization: Sendable, Equatable, Codable {
+public enum Int8Quantization: Sendable, Equatable, Codable {
     /// pplx-embed's native quantization: clamp(round(tanh(x) * 127), -128, 127).
     case tanh
     /// round(x * scale) clamped to -127...127, with `scale` calibrated on a sample so that the
@@ -24,7 +24,7 @@ public enum Quantization: Sendable, Equatable, Codable {
 
     /// A calibrated quantization for the rows of `file`, measured on up to `sampleRows` rows
     /// spread evenly through it.
-    public static func calibrate(on file: VectorFile, sampleRows: Int = 10_000) -> Quantization {
+    public static func calibrate(on file: VectorFile, sampleRows: Int = 10_000) -> Int8Quantization {
         let rows = Swift.min(file.count, sampleRows)
         guard rows > 0 else { return .calibrated(scale: 127) }
         var magnitudes: [Float] = []  // signed; calibrate(floats:) takes magnitudes
@@ -38,9 +38,9 @@ public enum Quantization: Sendable, Equatable, Codable {
     }
 }
 
-extension Quantization {
+extension Int8Quantization {
     /// A calibrated quantization measured on in-memory float values.
-    public static func calibrate(floats: [Float]) -> Quantization {
+    public static func calibrate(floats: [Float]) -> Int8Quantization {
         guard !floats.isEmpty else { return .calibrated(scale: 127) }
         var magnitudes = floats.map(abs)
         let rank = Swift.min(magnitudes.count - 1, Int(Double(magnitudes.count) * 0.999))

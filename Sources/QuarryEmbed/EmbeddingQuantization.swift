@@ -1,7 +1,7 @@
 import Foundation
 
 /// The pplx-embed quantizations, exactly as the model card computes them from pooled vectors.
-public enum Quantization {
+public enum EmbeddingQuantization {
     /// INT8: `clamp(round(tanh(x) * 127), -128, 127)` with round-half-to-even, as `torch.round`.
     public static func int8Tanh(_ vector: [Float]) -> [Int8] {
         vector.map { value in

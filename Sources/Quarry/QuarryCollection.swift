@@ -45,7 +45,7 @@ public struct CollectionStats: Sendable, Codable {
 /// from the one the cached manifest and centroids were confirmed at) and reloads what
 /// changed. Each process holds a shared lock on the directory (`DirectoryLock`) while open;
 /// `compact` needs it exclusive.
-public final class Collection: @unchecked Sendable {
+public final class QuarryCollection: @unchecked Sendable {
     public let path: String
     let environment: LMDBEnvironment
     let databases: Databases
@@ -145,7 +145,7 @@ public final class Collection: @unchecked Sendable {
     /// dimensions and twice the codes scanned a probe, for fewer probes at a given recall.
     public static func create(
         at path: String, dimension: Int, listCount: Int? = nil, spillPenalty: Double? = nil
-    ) throws -> Collection {
+    ) throws -> QuarryCollection {
         try Limits.check(dimension, in: 1...Limits.maxDimension, "the dimension")
         if let listCount { try Limits.check(listCount, in: 1...Limits.maxListCount, "the list count") }
         if let spillPenalty, !(spillPenalty >= 0 && spillPenalty <= 1e6) {
@@ -170,7 +170,7 @@ public final class Collection: @unchecked Sendable {
             try environment.write { txn in
                 try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
             }
-            return try Collection(path: path, environment: environment, directoryLock: directoryLock)
+            return try QuarryCollection(path: path, environment: environment, directoryLock: directoryLock)
         }
     }
 
@@ -197,14 +197,14 @@ public final class Collection: @unchecked Sendable {
         private let lock = NSLock()
         private var open: [String: WeakCollection] = [:]
 
-        struct WeakCollection { weak var collection: Collection? }
+        struct WeakCollection { weak var collection: QuarryCollection? }
 
         func isOpen(_ path: String) -> Bool {
             let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
             return lock.withLock { open[resolved]?.collection != nil }
         }
 
-        func shared(at path: String, opening: () throws -> Collection) throws -> Collection {
+        func shared(at path: String, opening: () throws -> QuarryCollection) throws -> QuarryCollection {
             let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
             return try lock.withLock {
                 if let existing = open[resolved]?.collection { return existing }
@@ -217,13 +217,13 @@ public final class Collection: @unchecked Sendable {
     }
 
     /// Opens the collection in `path`; a collection already open in this process is shared.
-    public static func open(at path: String) throws -> Collection {
+    public static func open(at path: String) throws -> QuarryCollection {
         try registry.shared(at: path) { try openUnshared(at: path) }
     }
 
     /// Opens the collection without registering it; with `directoryLock`, under that lock
     /// (compaction's exclusive one) instead of a shared one of its own.
-    static func openUnshared(at path: String, directoryLock: DirectoryLock? = nil) throws -> Collection {
+    static func openUnshared(at path: String, directoryLock: DirectoryLock? = nil) throws -> QuarryCollection {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw QuarryError.collectionNotFound(path: path)
@@ -250,7 +250,7 @@ public final class Collection: @unchecked Sendable {
             }
             _ = try decodeManifest(bytes, path: path)
         }
-        return try Collection(path: path, environment: environment, directoryLock: heldLock)
+        return try QuarryCollection(path: path, environment: environment, directoryLock: heldLock)
     }
 
     // MARK: Reading
@@ -582,7 +582,7 @@ public final class Collection: @unchecked Sendable {
             spillPenalty: manifest.spillPenalty, bytesOnDisk: try environment.sizeOnDisk())
     }
 
-    private func describe(_ quantization: Quantization) -> String {
+    private func describe(_ quantization: Int8Quantization) -> String {
         switch quantization {
         case .tanh: "tanh"
         case .calibrated(let scale): "calibrated(scale: \(scale))"
@@ -593,7 +593,7 @@ public final class Collection: @unchecked Sendable {
 /// An IVF index read straight from an LMDB read transaction (zero-copy).
 final class LMDBIVFStorage: IVFStorage {
     let txn: LMDBReadTransaction
-    let databases: Collection.Databases
+    let databases: QuarryCollection.Databases
     let dimension: Int
     private let records: VectorRecords
     /// Blocks of the lists read so far, when a search slot keeps them between transactions.
@@ -602,7 +602,7 @@ final class LMDBIVFStorage: IVFStorage {
     /// Storage for one transaction; with `segments` and `listBlocks`, what earlier transactions
     /// of the same snapshot found is reused and what this one finds is kept.
     init(
-        txn: LMDBReadTransaction, databases: Collection.Databases, dimension: Int,
+        txn: LMDBReadTransaction, databases: QuarryCollection.Databases, dimension: Int,
         segments: SegmentAddresses = SegmentAddresses(), listBlocks: SnapshotMemo<[IVFBlock]>? = nil
     ) {
         self.txn = txn
@@ -615,7 +615,8 @@ final class LMDBIVFStorage: IVFStorage {
 
     /// Storage for a search with `slot`'s searcher, reusing the segments and blocks it found in
     /// earlier transactions of the same snapshot.
-    convenience init(txn: LMDBReadTransaction, databases: Collection.Databases, slot: Collection.SearchSlot) {
+    convenience init(txn: LMDBReadTransaction, databases: QuarryCollection.Databases, slot: QuarryCollection.SearchSlot)
+    {
         self.init(
             txn: txn, databases: databases, dimension: slot.searcher.dimension, segments: slot.segments,
             listBlocks: slot.listBlocks)
@@ -657,7 +658,7 @@ extension Data {
     var bytes: [UInt8] { [UInt8](self) }
 }
 
-extension Collection {
+extension QuarryCollection {
     /// Exact neighbours of many queries at once (blocked sgemm over all stored vectors): the
     /// ground truth for evaluation, far faster than one exact search per query.
     public func exactNeighbors(of queries: [PreparedQuery], k: Int) throws -> [[Hit]] {

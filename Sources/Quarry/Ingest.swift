@@ -378,56 +378,14 @@ extension QuarryCollection {
             }
         }
         try appendRecords(txn, firstID: firstID, records: records, recordBytes: recordBytes)
+        var manifest = loadedManifest
+        manifest.blockCapacity = blockCapacity
+        let lists = invertedLists(txn, manifest: manifest)
         for (list, entries) in pending.sorted(by: { $0.key < $1.key }) {
-            try appendToList(txn, list: UInt32(list), ids: entries.ids, codes: entries.codes, capacity: blockCapacity)
+            try lists.append(toList: Int(list), ids: entries.ids, codes: entries.codes)
         }
         try txn.put(databases.meta, key: Self.nextIDKey, value: BigEndian.u64(nextID))
         return result
-    }
-
-    /// The blocks of `list` as (block number, ids, codes), copied out of the map.
-    func readBlocks(_ txn: LMDBReadTransaction, list: UInt32) throws -> [(
-        number: UInt32, ids: [UInt64], codes: [UInt8]
-    )] {
-        let codeBytes = IVFLayout.codeBytes(dimension: loadedManifest.dimension)
-        var blocks: [(UInt32, [UInt64], [UInt8])] = []
-        try txn.forEach(databases.lists, prefix: BigEndian.u32(list)) { key, value in
-            guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
-                throw QuarryError.corrupt(path: path, reason: "posting list \(list) holds a malformed block")
-            }
-            let ids = (0..<block.count).map(block.id(at:))
-            let codes = [UInt8](UnsafeRawBufferPointer(start: block.codes, count: block.count * codeBytes))
-            blocks.append((try BigEndian.readU32(from: key, at: 4), ids, codes))
-            return true
-        }
-        return blocks
-    }
-
-    private func appendToList(
-        _ txn: LMDBWriteTransaction, list: UInt32, ids: [UInt64], codes: [UInt8], capacity: Int
-    ) throws {
-        let codeBytes = IVFLayout.codeBytes(dimension: loadedManifest.dimension)
-        var number: UInt32 = 0
-        var blockIDs: [UInt64] = []
-        var blockCodes: [UInt8] = []
-        if let tail = try readBlocks(txn, list: list).last {
-            (number, blockIDs, blockCodes) = tail
-        }
-        var next = 0
-        while next < ids.count {
-            if blockIDs.count == capacity {
-                number += 1
-                blockIDs = []
-                blockCodes = []
-            }
-            let take = min(capacity - blockIDs.count, ids.count - next)
-            blockIDs.append(contentsOf: ids[next..<next + take])
-            blockCodes.append(contentsOf: codes[next * codeBytes..<(next + take) * codeBytes])
-            next += take
-            try txn.put(
-                databases.lists, key: BigEndian.u32u32(list, number),
-                value: IVFBlock.encode(ids: blockIDs, codes: blockCodes, codeBytes: codeBytes))
-        }
     }
 
     /// Removes vector `id` from its posting list(s) and deletes its key records.
@@ -436,41 +394,20 @@ extension QuarryCollection {
         let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
         guard try txn.get(databases.idKeys, key: BigEndian.u64(id)) != nil, let stored = try lookup.vector(id: id)
         else { return }
-        try removeFromList(txn, id: id, list: stored.list)
+        let lists = invertedLists(txn, manifest: loadedManifest)
+        try remove(id, fromList: stored.list, of: lists)
         if let second = try txn.get(databases.spills, key: BigEndian.u64(id)) {
-            try removeFromList(txn, id: id, list: try BigEndian.readU32(from: second, at: 0))
+            try remove(id, fromList: try BigEndian.readU32(from: second, at: 0), of: lists)
             try txn.delete(databases.spills, key: BigEndian.u64(id))
         }
         // The record stays in its segment, unreachable: no list, key or id-key refers to it.
         try txn.delete(databases.idKeys, key: BigEndian.u64(id))
     }
 
-    /// Removes `id` from posting list `list`: the list's last entry fills its slot.
-    private func removeFromList(_ txn: LMDBWriteTransaction, id: UInt64, list: UInt32) throws {
-        let codeBytes = IVFLayout.codeBytes(dimension: loadedManifest.dimension)
-        var blocks = try readBlocks(txn, list: list)
-        guard let blockIndex = blocks.firstIndex(where: { $0.ids.contains(id) }), var tail = blocks.last else {
+    /// Removes `id` from posting list `list` of `lists`, which must hold it.
+    private func remove(_ id: UInt64, fromList list: UInt32, of lists: LMDBInvertedLists<LMDBWriteTransaction>) throws {
+        guard Int(list) < lists.listCount, try lists.remove(id: id, fromList: Int(list)) else {
             throw QuarryError.corrupt(path: path, reason: "vector \(id) is missing from posting list \(list)")
-        }
-        let slot = blocks[blockIndex].ids.firstIndex(of: id)!
-        let lastID = tail.ids.removeLast()
-        let lastCode = Array(tail.codes.suffix(codeBytes))
-        tail.codes.removeLast(codeBytes)
-        blocks[blocks.count - 1] = tail
-        if !(blockIndex == blocks.count - 1 && slot == tail.ids.count) {
-            blocks[blockIndex].ids[slot] = lastID
-            blocks[blockIndex].codes.replaceSubrange(slot * codeBytes..<(slot + 1) * codeBytes, with: lastCode)
-        }
-        for index in Set([blockIndex, blocks.count - 1]) {
-            let block = blocks[index]
-            let key = BigEndian.u32u32(list, block.number)
-            if block.ids.isEmpty {
-                try txn.delete(databases.lists, key: key)
-            } else {
-                try txn.put(
-                    databases.lists, key: key,
-                    value: IVFBlock.encode(ids: block.ids, codes: block.codes, codeBytes: codeBytes))
-            }
         }
     }
 }

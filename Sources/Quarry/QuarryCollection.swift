@@ -301,7 +301,7 @@ public final class QuarryCollection: @unchecked Sendable {
                 var parameters = try searchParameters(
                     k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
                 parameters.threads = threads
-                let storage = LMDBIVFStorage(txn: txn, databases: databases, slot: slot)
+                let storage = LMDBIVFStorage(txn: txn, collection: self, slot: slot)
                 return try hits(slot.searcher.search(query, parameters: parameters, in: storage), txn)
             }
         } ?? []
@@ -327,7 +327,7 @@ public final class QuarryCollection: @unchecked Sendable {
                 // Each thread its own read transaction: LMDB's are not shared between threads.
                 try environment.read { txn in
                     try withSearcher(in: txn) { slot in
-                        let storage = LMDBIVFStorage(txn: txn, databases: databases, slot: slot)
+                        let storage = LMDBIVFStorage(txn: txn, collection: self, slot: slot)
                         for start in stride(
                             from: ranges[part].lowerBound, to: ranges[part].upperBound, by: Self.batchSize)
                         {
@@ -352,10 +352,11 @@ public final class QuarryCollection: @unchecked Sendable {
     /// Exact search: INT8 cosine against every stored vector.
     public func exactSearch(_ query: PreparedQuery, k: Int) throws -> [Hit] {
         try Limits.check(k, in: 1...Limits.maxK, "k")
+        let manifest = self.manifest
         let dimension = manifest.dimension
         let searcher = IVFSearcher(centroids: [Float](repeating: 0, count: dimension), dimension: dimension)
         return try environment.read { txn in
-            let storage = LMDBIVFStorage(txn: txn, databases: databases, dimension: dimension)
+            let storage = LMDBIVFStorage(txn: txn, collection: self, manifest: manifest)
             return try hits(searcher.exactSearch(query, k: k, in: storage), txn)
         }
     }
@@ -561,15 +562,9 @@ public final class QuarryCollection: @unchecked Sendable {
     /// Counts, list-size spread and bytes on disk.
     public func stats() throws -> CollectionStats {
         let manifest = self.manifest
-        var sizes = [Int](repeating: 0, count: manifest.listCount)
-        try environment.read { txn in
-            try txn.forEach(databases.lists) { key, value in
-                let list = Int(try BigEndian.readU32(from: key, at: 0))
-                if list < sizes.count, value.count >= 4 {
-                    sizes[list] += Int(UInt32(littleEndian: value.loadUnaligned(as: UInt32.self)))
-                }
-                return true
-            }
+        let sizes = try environment.read { txn in
+            let lists = invertedLists(txn, manifest: manifest)
+            return try (0..<lists.listCount).map(lists.listSize)
         }
         let vectors = try vectorCount()
         return CollectionStats(
@@ -590,52 +585,57 @@ public final class QuarryCollection: @unchecked Sendable {
     }
 }
 
-/// An IVF index read straight from an LMDB read transaction (zero-copy).
+/// An IVF index read straight from an LMDB read transaction (zero-copy): its posting lists
+/// (`LMDBInvertedLists`) and vector records.
 final class LMDBIVFStorage: IVFStorage {
     let txn: LMDBReadTransaction
     let databases: QuarryCollection.Databases
     let dimension: Int
+    let lists: LMDBInvertedLists<LMDBReadTransaction>
     private let records: VectorRecords
     /// Blocks of the lists read so far, when a search slot keeps them between transactions.
     private let listBlocks: SnapshotMemo<[IVFBlock]>?
 
-    /// Storage for one transaction; with `segments` and `listBlocks`, what earlier transactions
-    /// of the same snapshot found is reused and what this one finds is kept.
+    /// Storage for one transaction over `manifest`'s lists; with `segments` and `listBlocks`,
+    /// what earlier transactions of the same snapshot found is reused and what this one finds
+    /// is kept.
     init(
-        txn: LMDBReadTransaction, databases: QuarryCollection.Databases, dimension: Int,
+        txn: LMDBReadTransaction, collection: QuarryCollection, manifest: CollectionManifest,
         segments: SegmentAddresses = SegmentAddresses(), listBlocks: SnapshotMemo<[IVFBlock]>? = nil
     ) {
         self.txn = txn
-        self.databases = databases
-        self.dimension = dimension
+        databases = collection.databases
+        dimension = manifest.dimension
+        lists = collection.invertedLists(txn, manifest: manifest)
         records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension, segments: segments)
         listBlocks?.use(in: txn.snapshot)
         self.listBlocks = listBlocks
     }
 
-    /// Storage for a search with `slot`'s searcher, reusing the segments and blocks it found in
-    /// earlier transactions of the same snapshot.
-    convenience init(txn: LMDBReadTransaction, databases: QuarryCollection.Databases, slot: QuarryCollection.SearchSlot)
-    {
+    /// Storage for a search with `slot`'s searcher (whose centroids name the lists), reusing
+    /// the segments and blocks it found in earlier transactions of the same snapshot.
+    convenience init(txn: LMDBReadTransaction, collection: QuarryCollection, slot: QuarryCollection.SearchSlot) {
+        var manifest = collection.loadedManifest
+        manifest.dimension = slot.searcher.dimension
+        manifest.listCount = slot.searcher.listCount
         self.init(
-            txn: txn, databases: databases, dimension: slot.searcher.dimension, segments: slot.segments,
+            txn: txn, collection: collection, manifest: manifest, segments: slot.segments,
             listBlocks: slot.listBlocks)
     }
+
+    var codeBytes: Int { lists.codeBytes }
+
+    var listCount: Int { lists.listCount }
+
+    func listSize(_ list: Int) throws -> Int { try lists.listSize(list) }
 
     func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {
         if let known = listBlocks?[list] {
             for block in known { try body(block) }
             return
         }
-        let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var found: [IVFBlock] = []
-        try txn.forEach(databases.lists, prefix: BigEndian.u32(UInt32(list))) { _, value in
-            guard let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
-                throw QuarryError.invalidArgument("posting list \(list) holds a malformed block")
-            }
-            found.append(block)
-            return true
-        }
+        try lists.forEachBlock(ofList: list) { found.append($0) }
         listBlocks?[list] = found
         for block in found { try body(block) }
     }
@@ -664,11 +664,12 @@ extension QuarryCollection {
     public func exactNeighbors(of queries: [PreparedQuery], k: Int) throws -> [[Hit]] {
         try Limits.check(k, in: 1...Limits.maxK, "k")
         guard !queries.isEmpty else { return [] }
+        let manifest = self.manifest
         let dimension = manifest.dimension
         return try environment.read { txn in
             var ids: [UInt64] = []
             var pointers: [UnsafePointer<Int8>] = []
-            try LMDBIVFStorage(txn: txn, databases: databases, dimension: dimension).forEachVector { id, stored in
+            try LMDBIVFStorage(txn: txn, collection: self, manifest: manifest).forEachVector { id, stored in
                 ids.append(id)
                 pointers.append(stored.values)
                 return true

@@ -1,8 +1,7 @@
-/// What a search reads: posting-list blocks and stored vectors. An LMDB read transaction and
-/// an in-memory index both provide it; pointers they hand out stay valid for the search.
-public protocol IVFStorage {
-    /// Calls `body` with each block of posting list `list`.
-    func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws
+/// What a search reads: the posting lists (`InvertedLists`) and the stored vectors. An LMDB read
+/// transaction and an in-memory index both provide it; pointers they hand out stay valid for the
+/// search.
+public protocol IVFStorage: InvertedLists {
     /// The stored vector of internal id `id`, or nil when there is none.
     func vector(id: UInt64) throws -> StoredVector?
     /// Where the record of `id` starts (its INT8 values, then the norm), without reading it;

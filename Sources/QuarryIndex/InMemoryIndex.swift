@@ -1,25 +1,25 @@
 import CQuarryKernels
 import Foundation
 
-/// An IVF index held in memory, laid out exactly as the persisted one: for tests, benchmarks
-/// and scratch work. Vector ids are row numbers.
+/// An IVF index held in memory, laid out exactly as the persisted one (its posting lists are
+/// `InMemoryInvertedLists`): for tests, benchmarks and scratch work. Vector ids are row numbers.
 public final class InMemoryIVFIndex: IVFStorage {
     public let dimension: Int
     public let centroids: [Float]
-    private let codeBytes: Int
+    /// The posting lists, one per centroid.
+    public let lists: InMemoryInvertedLists
     private let count: Int
-    private let blocks: [[UInt8]]
     /// Vector records, contiguous, so pointers to them stay valid for the index's lifetime.
     private let records: UnsafeMutableRawBufferPointer
 
-    /// Builds an index of `count` row-major INT8 vectors over unit-length `centroids`.
-    public init(vectors: [Int8], count: Int, dimension: Int, centroids: [Float]) {
+    /// Builds an index of `count` row-major INT8 vectors over unit-length `centroids`, its lists
+    /// in blocks of `blockCapacity` entries.
+    public init(vectors: [Int8], count: Int, dimension: Int, centroids: [Float], blockCapacity: Int = 256) {
         precondition(vectors.count == count * dimension)
         self.dimension = dimension
         self.centroids = centroids
         self.count = count
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
-        self.codeBytes = codeBytes
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
         let records = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, count * recordBytes), alignment: 8)
         let kmeans = KMeans(clusterCount: centroids.count / dimension, dimension: dimension)
@@ -42,15 +42,24 @@ public final class InMemoryIVFIndex: IVFStorage {
             }
         }
         self.records = records
-        blocks = (0..<kmeans.clusterCount).map {
-            IVFBlock.encode(ids: ids[$0], codes: codes[$0], codeBytes: codeBytes)
+        lists = InMemoryInvertedLists(
+            listCount: kmeans.clusterCount, codeBytes: codeBytes, blockCapacity: blockCapacity)
+        for list in 0..<kmeans.clusterCount {
+            // The list numbers and code sizes are the ones the lists were made with.
+            try! lists.append(toList: list, ids: ids[list], codes: codes[list])
         }
     }
 
     deinit { records.deallocate() }
 
+    public var codeBytes: Int { lists.codeBytes }
+
+    public var listCount: Int { lists.listCount }
+
+    public func listSize(_ list: Int) throws -> Int { try lists.listSize(list) }
+
     public func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {
-        try blocks[list].withUnsafeBytes { try body(IVFBlock(bytes: $0, codeBytes: codeBytes)!) }
+        try lists.forEachBlock(ofList: list, body)
     }
 
     public func vector(id: UInt64) throws -> StoredVector? {

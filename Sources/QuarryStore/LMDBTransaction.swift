@@ -99,6 +99,41 @@ public class LMDBReadTransaction {
         }
     }
 
+    /// The last key (copied) that starts with `prefix` and its value, or nil when none does: one
+    /// cursor seek past the prefix's keys and a step back, however many keys share it.
+    public func last(
+        _ database: LMDBDatabase, prefix: [UInt8]
+    ) throws -> (key: [UInt8], value: UnsafeRawBufferPointer)? {
+        func operation() -> String { "last with a prefix in '\(database.name)'" }
+        try prefix.withUnsafeBytes { try validate($0, for: database, operation()) }
+        // The smallest key above every key that starts with the prefix; nil when all its bytes are 0xFF.
+        var successor = prefix
+        while let last = successor.last, last == 0xFF { successor.removeLast() }
+        if !successor.isEmpty { successor[successor.count - 1] += 1 }
+        return try withCursor(database, operation()) { cursor in
+            var key = MDB_val()
+            var value = MDB_val()
+            var code: Int32
+            if successor.isEmpty {
+                code = mdb_cursor_get(cursor, &key, &value, MDB_LAST)
+            } else {
+                code = successor.withUnsafeBytes { start in
+                    key = MDB_val(start)
+                    return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+                }
+                code =
+                    code == MDB_NOTFOUND
+                    ? mdb_cursor_get(cursor, &key, &value, MDB_LAST)
+                    : code == 0 ? mdb_cursor_get(cursor, &key, &value, MDB_PREV) : code
+            }
+            if code == MDB_NOTFOUND { return nil }
+            try check(code, operation())
+            let found = UnsafeRawBufferPointer(key)
+            guard found.starts(with: prefix) else { return nil }
+            return (Array(found), UnsafeRawBufferPointer(value))
+        }
+    }
+
     /// The number of entries in `database` as this transaction sees it.
     public func entryCount(_ database: LMDBDatabase) throws -> Int {
         let transaction = try live("entryCount")

@@ -22,14 +22,15 @@ struct SmallIndex {
     let queries: [Int8]
     let index: InMemoryIVFIndex
 
-    init() {
+    init(blockCapacity: Int = 256) {
         let synth = SyntheticEmbeddings(dimension: dimension, clusterCount: 20, seed: 3)
         vectors = synth.int8Rows(first: 0, count: count)
         queries = synth.int8Rows(first: 0, count: 20, queries: true)
         var kmeans = KMeans(clusterCount: 16, dimension: dimension)
         kmeans.iterations = 5
         let centroids = kmeans.train(vectors.map(Float.init), count: count)
-        index = InMemoryIVFIndex(vectors: vectors, count: count, dimension: dimension, centroids: centroids)
+        index = InMemoryIVFIndex(
+            vectors: vectors, count: count, dimension: dimension, centroids: centroids, blockCapacity: blockCapacity)
     }
 
     func query(_ q: Int) -> [Int8] { Array(queries[q * dimension..<(q + 1) * dimension]) }

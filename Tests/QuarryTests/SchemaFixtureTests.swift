@@ -42,45 +42,60 @@ import Testing
 
     // MARK: The vector fixture
 
+    /// The 1-bit code of a fixture row, by its cluster (row % 3): value d is bit 0x80 >> d % 8
+    /// of byte d / 8, set when ≥ 0; cluster c's rows are negative where (d + 2c) % 3 == 0.
+    func code(ofRow row: Int) -> [UInt8] {
+        [[0x6D, 0xB6], [0xB6, 0xDB], [0xDB, 0x6D]][row % 3] + [0, 0, 0, 0, 0, 0]
+    }
+
     @Test func vectorFixtureHoldsTheDocumentedBytes() throws {
         let path = try SchemaFixtures.copy(SchemaFixtures.vectors, into: scratch)
         for name in Self.databaseNames { _ = try entries(path, name) }  // each database exists by its name
         #expect(
             try value(path, "meta", utf8("manifest"))
                 == utf8(
-                    #"{"blockCapacity":256,"dimension":16,"format":"quarry-collection","listCount":2,"#
-                        + #""metric":"cosine","requestedListCount":2,"schemaVersion":2,"spillPenalty":1,"#
-                        + #""trainingSize":12}"#))
-        #expect(try value(path, "meta", utf8("next_id")) == [0, 0, 0, 0, 0, 0, 0, 12])
-        // Keys sort bytewise: "v10" and "v11" come between "v1" and "v2".
-        let sortedKeys = ["v0", "v1", "v10", "v11", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"]
+                    #"{"blockCapacity":4,"dimension":16,"format":"quarry-collection","listCount":3,"#
+                        + #""metric":"cosine","requestedListCount":3,"schemaVersion":2,"spillPenalty":1,"#
+                        + #""trainingSize":18}"#))
+        #expect(try value(path, "meta", utf8("next_id")) == [0, 0, 0, 0, 0, 0, 0, 18])
+        // Keys sort bytewise: "v10"..."v17" come between "v1" and "v2".
+        let sortedKeys = ["v0", "v1"] + (10...17).map { "v\($0)" } + (2...9).map { "v\($0)" }
         #expect(try entries(path, "keys").map(\.key) == sortedKeys.map(utf8))
         #expect(try value(path, "keys", utf8("v5")) == [0, 0, 0, 0, 0, 0, 0, 5])
-        #expect(try value(path, "idkeys", [0, 0, 0, 0, 0, 0, 0, 11]) == utf8("v11"))
-        // Even rows are in list 0 and spilled into list 1, odd rows the other way round.
-        #expect(try value(path, "spills", be64(4)) == [0, 0, 0, 1])
-        #expect(try value(path, "spills", be64(5)) == [0, 0, 0, 0])
+        #expect(try value(path, "idkeys", [0, 0, 0, 0, 0, 0, 0, 17]) == utf8("v17"))
+        #expect(try value(path, "spills", [0, 0, 0, 0, 0, 0, 0, 5]) == [0, 0, 0, 1])
+        #expect(
+            try entries(path, "spills").map(\.value)
+                == [2, 2, 0, 0, 1, 1, 2, 2, 0, 0, 2, 0, 2, 2, 0, 0, 1, 1].map(be32))
 
         let centroidBits: [UInt32] = [
-            0xBE53_9370, 0x3E89_8DF2, 0x3E88_A283, 0x3E86_0F4B, 0x3E81_D576, 0xBE78_093C, 0x3E69_7D83, 0x3E58_768D,
-            0x3E8B_FF80, 0x3E8B_1412, 0xBE88_80D9, 0x3E84_4705, 0x3E7C_EC59, 0x3E6E_609F, 0x3E5D_59A9, 0xBE8E_710F,
+            0x3E31_E434, 0xBE6E_9964, 0x3E6A_C6D7, 0x3E93_BE03, 0xBE92_10E3, 0x3E8B_5257, 0x3E87_A68C, 0xBE36_8FAF,
+            0x3E73_44DF, 0x3E6F_7250, 0xBE96_13C0, 0x3E94_66A0, 0x3E8D_A814, 0xBE89_FC48, 0x3E3B_3B28, 0x3E77_F058,
         ]
         #expect(try value(path, "centroids", [0, 0, 0, 0]) == centroidBits.flatMap(le32))
         let squaredNorm = centroidBits.map { Double(Float(bitPattern: $0)) }.reduce(0) { $0 + $1 * $1 }
         #expect(abs(squaredNorm - 1) < 1e-5)
+        #expect(try entries(path, "centroids").map(\.key) == [be32(0), be32(1), be32(2)])
 
-        // List 0, block 0: every id once (12 primaries and spills), then their codes.
-        let evenCode: [UInt8] = [0x7B, 0xDE, 0, 0, 0, 0, 0, 0]
-        let oddCode: [UInt8] = [0x84, 0x21, 0, 0, 0, 0, 0, 0]
-        let block = le32(12) + le32(0) + (0..<12).flatMap { le64($0) } + (0..<6).flatMap { _ in evenCode + oddCode }
-        #expect(try value(path, "lists", [0, 0, 0, 0, 0, 0, 0, 0]) == block)
-        #expect(try entries(path, "lists").map(\.key) == [be32(0) + be32(0), be32(1) + be32(0)])
+        // Blocks of at most 4 entries: lists 0 and 2 have 4 blocks (13 entries), list 1 has 3 (10).
+        let blockKeys: [(UInt32, UInt32)] = [
+            (0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2), (2, 3),
+        ]
+        #expect(try entries(path, "lists").map(\.key) == blockKeys.map { be32($0) + be32($1) })
+        func block(_ ids: [UInt64]) -> [UInt8] {
+            le32(UInt32(ids.count)) + le32(0) + ids.flatMap(le64) + ids.flatMap { code(ofRow: Int($0)) }
+        }
+        #expect(try value(path, "lists", be32(0) + be32(0)) == block([1, 2, 3, 4]))
+        #expect(try value(path, "lists", be32(0) + be32(3)) == block([16]))
+        #expect(try value(path, "lists", be32(1) + be32(0)) == block([0, 3, 4, 5]))
+        #expect(try value(path, "lists", be32(1) + be32(2)) == block([16, 17]))
+        #expect(try value(path, "lists", be32(2) + be32(0)) == block([0, 1, 2, 5]))
 
-        // Segment 0 holds the 12 records back to back, 16 + 8 bytes each.
+        // Segment 0 holds the 18 records back to back, 16 + 8 bytes each.
         let segment = try #require(try value(path, "vectors", [0, 0, 0, 0, 0, 0, 0, 0]))
-        #expect(segment.count == 12 * 24)
-        let record5: [UInt8] = [45, 198, 185, 172, 159, 20, 223, 210, 197, 184, 85, 158, 235, 222, 209, 60]
-        #expect(Array(segment[5 * 24..<6 * 24]) == record5 + le32(0x437B_CB27) + le32(1))
+        #expect(segment.count == 18 * 24)
+        let record5: [UInt8] = [45, 58, 185, 84, 97, 236, 33, 46, 197, 72, 85, 158, 21, 34, 209, 60]
+        #expect(Array(segment[5 * 24..<6 * 24]) == record5 + le32(0x437B_CB27) + le32(2))
         let values5 = record5.map { Double(Int8(bitPattern: $0)) }
         #expect(abs(Double(Float(bitPattern: 0x437B_CB27)) - values5.reduce(0) { $0 + $1 * $1 }.squareRoot()) < 1e-3)
         #expect(record5.map { Int8(bitPattern: $0) } == Array(SchemaFixtures.vectorValues[5 * 16..<6 * 16]))
@@ -89,14 +104,24 @@ import Testing
     @Test func vectorFixtureSearchesAsItDid() throws {
         let path = try SchemaFixtures.copy(SchemaFixtures.vectors, into: scratch)
         let collection = try QuarryCollection.open(at: path)
-        let query = try collection.prepare(int8: Array(SchemaFixtures.vectorValues[5 * 16..<6 * 16]))
-        let hits = try collection.search(query, k: 4, nprobe: 2, oversample: 10)
-        #expect(hits.map(\.key) == ["v5", "v7", "v3", "v1"])
-        let expected: [Float] = [1.0, 0.892_428_46, 0.883_798_54, 0.793_365_36]
-        #expect(hits.count == 4 && zip(hits, expected).allSatisfy { abs($0.score - $1) < 1e-5 })
+        let expected: [(row: Int, keys: [String], scores: [Float])] = [
+            (1, ["v1", "v13", "v16", "v4", "v10"], [1.0, 0.998_733_4, 0.877_158, 0.772_589_5, 0.751_129_7]),
+            (5, ["v5", "v17", "v2", "v8", "v14"], [1.0, 0.999_196, 0.867_430_7, 0.804_922_9, 0.796_933_53]),
+        ]
+        for (row, keys, scores) in expected {
+            let query = try collection.prepare(int8: Array(SchemaFixtures.vectorValues[row * 16..<(row + 1) * 16]))
+            // One probe: the nearest centroid's list (and what was spilled into it) must hold them.
+            for nprobe in [1, 3] {
+                let hits = try collection.search(query, k: 5, nprobe: nprobe, oversample: 10)
+                #expect(hits.map(\.key) == keys, "row \(row), nprobe \(nprobe)")
+                #expect(hits.count == 5 && zip(hits, scores).allSatisfy { abs($0.score - $1) < 1e-5 })
+            }
+        }
+        let stats = try collection.stats()
+        #expect(stats.smallestList == 10 && stats.largestList == 13)
         let report = try collection.checkIntegrity()
         #expect(report.problems.isEmpty)
-        #expect(report.vectors == 12 && report.spilledVectors == 12 && report.listEntries == 24)
+        #expect(report.vectors == 18 && report.spilledVectors == 18 && report.listEntries == 36)
     }
 
     // MARK: The document fixture

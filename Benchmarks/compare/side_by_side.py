@@ -2,7 +2,11 @@
 """Quarry beside FAISS and usearch on the same vectors, in the same run.
 
 Data: the files `quarry bench synth` writes (synth.npy: tanh-INT8 base [n, d]; synth.queries.npy:
-held-out INT8 queries; synth.gt.npy: exact top-1000 by INT8 cosine). Every method searches one
+held-out INT8 queries; synth.gt.npy: exact top-1000 by INT8 cosine), for each neighbourhood shape
+asked for (--shapes): `narrow` keeps a query's top-1000 in a few IVF lists, `wide` spreads it over
+a large share of them as real embeddings do. With --n, missing data is generated into
+DATA/<shape>/; each shape's table is preceded by its `quarry bench stats` line (neighbour cosines,
+lists holding the top-10 / top-1000). Every method searches one
 query at a time on one thread; build (train + add) may use every core. For each method the script
 sweeps its search knob(s) and prints, per target, the best QPS whose recall reaches it:
 Recall@10 >= 0.90 / 0.95 / 0.99 and Recall@1000 >= 0.90 / 0.95, plus build time and bytes per
@@ -14,7 +18,8 @@ Methods
   quarry-spill  the same with `quarry create --spill`: each vector also in a second list
                 (SOAR-style redundant assignment)
   faiss-bivf    faiss.IndexBinaryIVF over the sign bits (same nlist as Quarry), candidates
-                rescored by INT8 cosine with numpy (the same two-stage design)
+                rescored by INT8 cosine with numpy (the same two-stage design; numpy costs a few
+                tens of microseconds a query, which matters at top-10 only)
   faiss-ivfsq8  faiss.IndexIVFScalarQuantizer, 8-bit, inner product on normalised floats
   faiss-hnsw    faiss.IndexHNSWFlat (M = 32), inner product on normalised floats
   usearch-i8    usearch HNSW over the INT8 vectors, cosine
@@ -22,8 +27,9 @@ Methods
 
 Usage
   swift build -c release --product quarry
-  .build/release/quarry bench synth --n 1000000 --dims 1024 --queries 1000 --out DATA/synth.npy
-  python3 Benchmarks/compare/side_by_side.py --data DATA [--queries 500] [--methods quarry,faiss-bivf,...]
+  python3 Benchmarks/compare/side_by_side.py --data DATA --n 1000000 [--shapes narrow,wide] [--queries 500]
+      [--methods quarry,faiss-bivf,...]
+  (or, for data made beforehand: `quarry bench synth ... --out DATA/synth.npy` and --shapes . )
 Needs numpy, faiss-cpu and usearch (pip install faiss-cpu usearch numpy).
 """
 import argparse
@@ -88,6 +94,12 @@ def sweep(name, build_seconds, bytes_per_vector, runs):
     return row
 
 
+def probe_grid(counts, lists):
+    """The probe counts below the list count, as strings, plus the list count when one was cut."""
+    kept = [str(c) for c in counts if c <= lists]
+    return kept + ([str(lists)] if len(kept) < len(counts) else [])
+
+
 def run_quarry(args, n, spill=False):
     """Quarry through its CLI; with spill, a collection created with --spill (each vector also
     kept in a second, SOAR-chosen list)."""
@@ -99,7 +111,8 @@ def run_quarry(args, n, spill=False):
         subprocess.run([quarry, "create", collection, "--dims", str(args.dims)] + (["--spill"] if spill else []),
                        check=True)
         started = time.perf_counter()
-        subprocess.run([quarry, "ingest", collection, "--vectors", os.path.join(args.data, "synth.npy")], check=True)
+        subprocess.run([quarry, "ingest", collection, "--vectors", os.path.join(args.data, "synth.npy")],
+                       check=True)
         build = time.perf_counter() - started
     else:
         log(f"{name}: reusing the existing collection (build time not measured in this run)")
@@ -107,9 +120,13 @@ def run_quarry(args, n, spill=False):
                                       text=True).stdout)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     runs = []
+    # Wide enough for wide neighbourhoods: deep targets there need a large share of the lists.
+    lists = stats["lists"]
     sweeps = [
-        (10, ["4", "6", "8", "12", "16", "24", "32"], ["2", "4", "8", "12", "16", "24", "32", "48"], args.queries),
-        (1000, ["12", "16", "24", "32", "48", "64"], ["1.25", "1.5", "2", "3", "4"], min(args.queries, 200)),
+        (10, probe_grid([4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128], lists),
+         ["2", "4", "8", "12", "16", "24", "32", "48"], args.queries),
+        (1000, probe_grid([12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024], lists),
+         ["1.25", "1.5", "2", "3", "4", "6"], min(args.queries, 200)),
     ]
     for k, probes, factors, limit in sweeps:
         out = subprocess.run(
@@ -135,18 +152,43 @@ def main():
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--methods", default=",".join(ALL_METHODS))
     parser.add_argument("--nlist", type=int, default=0, help="IVF lists (default: Quarry's 4*sqrt(n))")
+    parser.add_argument("--shapes", default="narrow,wide",
+                        help="neighbourhood shapes, each in DATA/<shape>/ ('.' for DATA itself)")
+    parser.add_argument("--n", type=int, default=0, help="generate missing data with this many base vectors")
+    parser.add_argument("--dims", type=int, default=1024, help="dimensions of generated data")
     args = parser.parse_args()
     methods = args.methods.split(",")
     for method in methods:
         if method not in ALL_METHODS:
             parser.error(f"unknown method {method}; choose from {', '.join(ALL_METHODS)}")
+    root = args.data
+    for shape in args.shapes.split(","):
+        args.data = root if shape == "." else os.path.join(root, shape)
+        if not os.path.exists(os.path.join(args.data, "synth.gt.npy")):
+            if not args.n or shape not in ("narrow", "wide"):
+                parser.error(f"no data in {args.data}: give --n to generate it (shapes narrow, wide)")
+            os.makedirs(args.data, exist_ok=True)
+            subprocess.run([args.quarry, "bench", "synth", "--n", str(args.n), "--dims", str(args.dims),
+                            "--queries", "1000", "--shape", shape, "--out", os.path.join(args.data, "synth.npy")],
+                           check=True)
+        compare(args, methods, shape)
 
+
+def compare(args, methods, shape):
+    """Every method on the data in args.data; prints the neighbourhood statistics and the table."""
     base = np.load(os.path.join(args.data, "synth.npy"), mmap_mode="r")
     queries = np.load(os.path.join(args.data, "synth.queries.npy"))[: args.queries]
     truth = np.load(os.path.join(args.data, "synth.gt.npy"))[: args.queries]
     n, args.dims = base.shape
     nlist = args.nlist or max(1, min(int(4 * np.sqrt(n)), n // 32))
     log(f"{n} base vectors x {args.dims}, {len(queries)} queries, nlist {nlist}")
+    statistics = subprocess.run(
+        [args.quarry, "bench", "stats", "--base", os.path.join(args.data, "synth.npy"),
+         "--queries", os.path.join(args.data, "synth.queries.npy"),
+         "--ground-truth", os.path.join(args.data, "synth.gt.npy"), "--limit", "200", "--lists", str(nlist)],
+        check=True, capture_output=True, text=True).stdout
+    print(f"\n### shape: {shape}\n")
+    print("```\n" + statistics.strip() + "\n```\n")
     rows = []
 
     if "quarry" in methods:
@@ -174,9 +216,10 @@ def main():
         build = time.perf_counter() - started
         faiss.omp_set_num_threads(1)
         runs = []
-        for k, probes, factors, limit in [(10, [8, 12, 16, 24, 32, 48, 64], [4, 8, 16, 32, 64], len(queries)),
-                                          (1000, [16, 32, 64, 128], [1.5, 2, 3, 4], min(len(queries), 200))]:
-            for nprobe in probes:
+        for k, probes, factors, limit in [
+                (10, [8, 12, 16, 24, 32, 48, 64, 96, 128], [4, 8, 16, 32, 64], len(queries)),
+                (1000, [16, 32, 64, 128, 192, 256, 384, 512, 768, 1024], [1.5, 2, 3, 4, 6], min(len(queries), 200))]:
+            for nprobe in (p for p in probes if p <= nlist):
                 index.nprobe = nprobe
                 for factor in factors:
                     wanted = int(k * factor)
@@ -204,9 +247,9 @@ def main():
         build = time.perf_counter() - started
         faiss.omp_set_num_threads(1)
         runs = []
-        for k, probes, limit in [(10, [4, 6, 8, 12, 16, 24, 32, 48, 64, 128], len(queries)),
-                                 (1000, [16, 32, 64, 128, 256], min(len(queries), 200))]:
-            for nprobe in probes:
+        for k, probes, limit in [(10, [4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256], len(queries)),
+                                 (1000, [16, 32, 64, 128, 256, 512, 1024], min(len(queries), 200))]:
+            for nprobe in (p for p in probes if p <= nlist):
                 index.nprobe = nprobe
                 results, qps = timed_queries(query_floats[:limit], lambda i: index.search(query_floats[i:i + 1], k)[1][0])
                 runs.append((f"nprobe={nprobe}", k, recall(results, truth, k), qps))
@@ -282,6 +325,8 @@ def main():
                 cells.append(str(value))
         print("| " + " | ".join(cells) + " |")
     print("(QPS at each recall target: one query at a time, one thread; build uses every core)")
+
+
 
 
 if __name__ == "__main__":

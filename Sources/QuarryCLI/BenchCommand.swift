@@ -4,7 +4,8 @@ import QuarryIndex
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmark helpers.", subcommands: [SynthCommand.self])
+        commandName: "bench", abstract: "Benchmark helpers.",
+        subcommands: [SynthCommand.self, NeighbourhoodStatsCommand.self])
 }
 
 struct SynthCommand: ParsableCommand {
@@ -20,7 +21,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Base vectors.") var n: Int
     @Option(help: "Dimensions.") var dims: Int = 1024
     @Option(help: "Held-out queries.") var queries: Int = 1000
-    @Option(help: "Clusters (default: n / 500, at least 16).") var clusters: Int?
+    @Option(help: "Neighbourhood shape: narrow (top-1000 in a few IVF lists) or wide (spread like real embeddings').")
+    var shape: SyntheticShape = .narrow
+    @Option(help: "Clusters (default: n / 500 for narrow, n / 8 for wide, at least 16).") var clusters: Int?
     @Option(help: "Neighbours per query in the ground truth.") var gtK: Int = 1000
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Output .npy path of the base vectors.") var out: String
@@ -41,7 +44,8 @@ struct SynthCommand: ParsableCommand {
             }
             let stem = out.hasSuffix(".npy") ? String(out.dropLast(4)) : out
             let generator = SyntheticEmbeddings(
-                dimension: dims, clusterCount: clusters ?? max(16, n / 500), seed: seed)
+                dimension: dims, clusterCount: clusters ?? shape.shape.clusterCount(for: n), seed: seed,
+                shape: shape.shape)
             let writer = try NPYWriter(path: stem + ".npy", type: .int8, rows: n, columns: dims)
             var written = 0
             while written < n {
@@ -67,4 +71,10 @@ struct SynthCommand: ParsableCommand {
             printError("synth: wrote \(stem).npy, \(stem).queries.npy, \(stem).gt.npy")
         }
     }
+}
+
+/// The generator's neighbourhood shapes, as the CLI names them.
+enum SyntheticShape: String, ExpressibleByArgument, CaseIterable {
+    case narrow, wide
+    var shape: SyntheticEmbeddings.Shape { self == .narrow ? .narrow : .wide }
 }

@@ -365,22 +365,27 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Pick nprobe and oversample for a target recall and record them as the collection's defaults.",
         discussion: """
-            Queries the index with a sample of its own vectors (each left out of its own results \
-            and exact neighbours), finds per probe count the smallest oversampling that reaches the \
-            target, and keeps the fastest (one query at a time, one thread).
+            Queries the index with held-out query vectors (--queries) or else a sample of its own \
+            vectors (each left out of its own results and exact neighbours; these are easier than real \
+            queries), finds per probe count (steps of about 1.5x up to the list count) the smallest \
+            oversampling that reaches the target, and keeps the fastest (one query at a time, one thread).
             """)
 
     @Argument(help: "The collection directory.") var directory: String
     @Option(help: "Recall@k to reach.") var targetRecall: Double = 0.95
     @Option(name: .short, help: "The k the recall is measured at.") var k: Int = 10
-    @Option(help: "Sampled query vectors.") var sample: Int = 200
+    @Option(help: "Sampled query vectors (or the first N of --queries).") var sample: Int = 200
+    @Option(help: "Held-out query vectors (.npy/.fvecs/.bvecs) to tune on instead of the collection's own.")
+    var queries: String?
     @Flag(help: "Report the setting without recording it.") var dryRun = false
 
     func run() throws {
         try reportingErrors {
             let collection = try QuarryCollection.open(at: directory)
             try collection.warm()
-            let result = try collection.tune(k: k, targetRecall: targetRecall, sampleSize: sample, record: !dryRun)
+            let heldOut = try queries.map { try QuerySet(path: $0, collection: collection).prepared }
+            let result = try collection.tune(
+                k: k, targetRecall: targetRecall, sampleSize: sample, queries: heldOut, record: !dryRun)
             print(jsonLine(result))
             if !result.reached {
                 printError("no setting reached recall \(targetRecall); recorded the best found")

@@ -1,5 +1,5 @@
 import Foundation
-import Quarry
+@testable import Quarry
 import QuarryIndex
 import Testing
 
@@ -342,4 +342,34 @@ final class LockedCounts: @unchecked Sendable {
     private var recorded: [Int] = []
     var values: [Int] { lock.withLock { recorded } }
     func add(_ value: Int) { lock.withLock { recorded.append(value) } }
+}
+
+@Suite struct TuningLadderTests {
+    @Test func probeCountsStepByAtMostOneAndAHalfUpToTheListCount() {
+        for lists in [1, 2, 3, 7, 24, 983, 4000] {
+            let counts = QuarryCollection.tuningProbeCounts(listCount: lists)
+            #expect(counts.first == 1 && counts.last == lists)
+            #expect(zip(counts, counts.dropFirst()).allSatisfy { $0 < $1 && Double($1) <= 2 * Double($0) })
+        }
+        #expect(QuarryCollection.tuningProbeCounts(listCount: 24) == [1, 2, 3, 4, 6, 8, 12, 16, 24])
+    }
+
+    @Test func tuningOnHeldOutQueriesReachesTheTargetForThoseQueries() throws {
+        let temporary = TemporaryDirectory()
+        let data = try Dataset(in: temporary.path, queries: 60)
+        let collection = try QuarryCollection.create(
+            at: temporary.path + "/c", dimension: Dataset.dimension, listCount: 40)
+        try collection.ingest(vectors: VectorFile(path: data.basePath))
+        let queries = try (0..<60).map { try collection.prepare(int8: data.query($0)) }
+        let result = try collection.tune(k: 100, targetRecall: 0.97, queries: queries)
+        #expect(result.reached && result.sampleQueries == 60 && result.recall >= 0.97)
+        // Checked independently: the recorded defaults give those queries the target.
+        let exact = try collection.exactNeighbors(of: queries, k: 100)
+        var recall = 0.0
+        for (query, truth) in zip(queries, exact) {
+            recall += RetrievalMetrics.recall(
+                retrieved: try collection.search(query, k: 100).map(\.key), truth: truth.map(\.key), k: 100)
+        }
+        #expect(recall / 60 >= 0.97)
+    }
 }

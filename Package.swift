@@ -31,15 +31,19 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CQuarryKernels", cSettings: optimizedC),
         .target(name: "QuarryBase", dependencies: ["CQuarryKernels"]),
+        // The stored format: every database name, key and value encoding, the byte order and the
+        // schema version of a collection.
+        .target(name: "QuarrySchema", dependencies: ["QuarryBase"]),
         // The search's scratch buffers are class properties read and written per code; their dynamic
         // exclusivity checks cost about 5% of a top-10 search. Each searcher is used by one
         // thread at a time (its documented contract), so the checks are left to debug builds.
         .target(
-            name: "QuarryIndex", dependencies: ["QuarryBase", "CQuarryKernels", "CBLAS"],
+            name: "QuarryIndex", dependencies: ["QuarryBase", "QuarrySchema", "CQuarryKernels", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "QuarryStore", dependencies: ["QuarryBase", "CLMDB", "CZstd", "CZlib"]),
         .target(name: "QuarryEmbed", dependencies: ["QuarryBase", "CBLAS", "CQuarryKernels"]),
-        .target(name: "Quarry", dependencies: ["QuarryBase", "QuarryIndex", "QuarryStore", "QuarryEmbed"]),
+        .target(
+            name: "Quarry", dependencies: ["QuarryBase", "QuarrySchema", "QuarryIndex", "QuarryStore", "QuarryEmbed"]),
         .target(
             name: "QuarryServer",
             dependencies: [
@@ -64,11 +68,14 @@ let package = Package(
             exclude: ["compare_tiktoken.py"]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
         .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "CQuarryKernels"]),
-        .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore"]),
+        .testTarget(name: "QuarrySchemaTests", dependencies: ["QuarrySchema"]),
+        .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarrySchema"]),
         .testTarget(
             name: "QuarryEmbedTests", dependencies: ["QuarryEmbed"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "QuarryTests", dependencies: ["Quarry", "QuarryIndex", "QuarryStore"]),
+        .testTarget(
+            name: "QuarryTests", dependencies: ["Quarry", "QuarryIndex", "QuarrySchema", "QuarryStore"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "QuarryFuzzTests", dependencies: ["QuarryFuzz"]),
         // The only test target that builds the server's dependencies.
         .testTarget(

@@ -1,11 +1,12 @@
 import Foundation
+import QuarrySchema
 import QuarryStore
 
 extension QuarryCollection {
     func storedDocument(_ txn: LMDBReadTransaction, key: String) throws -> StoredDocument? {
         // No document can have a longer key; asking LMDB would fail.
         guard !key.isEmpty, key.utf8.count <= Self.maxKeyBytes else { return nil }
-        guard let bytes = try txn.get(databases.docs, key: Array(key.utf8)) else { return nil }
+        guard let bytes = try txn.get(databases.docs, key: TextKey.encode(key)) else { return nil }
         do {
             return try StoredDocument.decodeStored(bytes, key: key, path: path)
         } catch let error as QuarryError {
@@ -21,7 +22,7 @@ extension QuarryCollection {
     @discardableResult
     func removeKeyedVector(_ txn: LMDBWriteTransaction, key: [UInt8]) throws -> Bool {
         guard !key.isEmpty, key.count <= Self.maxKeyBytes else { return false }
-        guard let id = try txn.get(databases.keys, key: key).map({ try BigEndian.readU64(from: $0, at: 0) }) else {
+        guard let id = try txn.get(databases.keys, key: key).map(InternalID.decode) else {
             return false
         }
         try removeVector(txn, id: id)
@@ -48,10 +49,10 @@ extension QuarryCollection {
             for key in keys {
                 if let document = try storedDocument(txn, key: key) {
                     for chunk in document.chunks.indices {
-                        try removeKeyedVector(txn, key: Self.chunkKey(key, chunk))
+                        try removeKeyedVector(txn, key: TextKey.chunk(document: key, chunk: chunk))
                     }
-                    try txn.delete(databases.docs, key: Array(key.utf8))
-                } else if try !removeKeyedVector(txn, key: Array(key.utf8)) {
+                    try txn.delete(databases.docs, key: TextKey.encode(key))
+                } else if try !removeKeyedVector(txn, key: TextKey.encode(key)) {
                     missing.append(key)
                 }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import QuarryEmbed
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
 /// Settings of a document ingest.
@@ -215,7 +216,7 @@ extension QuarryCollection {
                     centroids: state.centroids, floats: &scratch, assignment: &assignment, codes: &codes)
             }
             let chunkKeys = changed.flatMap { entry in
-                entry.document.chunks.indices.map { Self.chunkKey(entry.document.key, $0) }
+                entry.document.chunks.indices.map { TextKey.chunk(document: entry.document.key, chunk: $0) }
             }
             let settled = quantization
             let outcome = try environment.write { txn in
@@ -244,11 +245,10 @@ extension QuarryCollection {
                         replaced += 1
                         // Chunks beyond the new count would otherwise linger.
                         for chunk in document.chunks.count..<max(document.chunks.count, old.chunks.count) {
-                            try removeKeyedVector(txn, key: Self.chunkKey(document.key, chunk))
+                            try removeKeyedVector(txn, key: TextKey.chunk(document: document.key, chunk: chunk))
                         }
                     }
-                    let encoded = try Zstd.compress(try JSONEncoder().encode(document).bytes)
-                    try txn.put(databases.docs, key: Array(document.key.utf8), value: encoded)
+                    try txn.put(databases.docs, key: TextKey.encode(document.key), value: try document.encodeStored())
                 }
                 _ = try writeBatch(
                     txn, rows: rows, keyAt: { chunkKeys[$0] }, values: values, codes: codes, assignment: assignment,

@@ -1,7 +1,9 @@
 import Foundation
 import QuarryIndex
+import QuarrySchema
 
-/// A document as stored (zstd-compressed JSON in the `docs` database).
+/// A document as stored (zstd-compressed JSON in the `docs` database). The property names are
+/// the stored JSON field names: renaming one breaks stored collections (see QuarrySchema).
 public struct StoredDocument: Sendable, Codable, Equatable {
     public var key: String
     public var title: String?
@@ -63,19 +65,7 @@ public enum DocumentFields: Sendable {
 
 extension QuarryCollection {
     /// The character that joins a document key and a chunk number into a vector key.
-    static let chunkSeparator: Character = "\u{1F}"
+    static let chunkSeparator = Character(Unicode.Scalar(TextKey.chunkSeparator))
     /// The longest document key: room is left for the chunk number.
-    public static let maxDocumentKeyBytes = 480
-
-    static func chunkKey(_ document: String, _ chunk: Int) -> [UInt8] {
-        Array(document.utf8) + [0x1F] + Array(String(chunk).utf8)
-    }
-
-    /// Splits a vector key into its document key and chunk number (nil for bare vectors).
-    static func splitChunkKey(_ key: String) -> (document: String, chunk: Int?) {
-        guard let separator = key.lastIndex(of: chunkSeparator),
-            let chunk = Int(key[key.index(after: separator)...])
-        else { return (key, nil) }
-        return (String(key[..<separator]), chunk)
-    }
+    public static let maxDocumentKeyBytes = TextKey.maxDocumentBytes
 }

@@ -1,6 +1,7 @@
 import Foundation
 import QuarryEmbed
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
 extension QuarryCollection {
@@ -24,7 +25,7 @@ extension QuarryCollection {
             var fieldBytes = 0
             try environment.read { txn in
                 for hit in hits {
-                    let (key, chunk) = Self.splitChunkKey(hit.key)
+                    let (key, chunk) = TextKey.splitChunk(hit.key)
                     if key == excludedKey { continue }
                     if byDocument && !seen.insert(key).inserted { continue }
                     var result = DocumentHit(key: key, chunk: chunk, score: hit.score)
@@ -62,17 +63,16 @@ extension QuarryCollection {
         return try environment.read { txn in
             var vectorKeys: [[UInt8]] = []
             if let document = try storedDocument(txn, key: key) {
-                vectorKeys = document.chunks.indices.map { Self.chunkKey(key, $0) }
+                vectorKeys = document.chunks.indices.map { TextKey.chunk(document: key, chunk: $0) }
             } else {
-                vectorKeys = [Array(key.utf8)]
+                vectorKeys = [TextKey.encode(key)]
             }
             var sum = [Int32](repeating: 0, count: dimension)
             var found = 0
             let records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
             for vectorKey in vectorKeys where !vectorKey.isEmpty && vectorKey.count <= Self.maxKeyBytes {
                 guard
-                    let id = try txn.get(databases.keys, key: vectorKey).map({ try BigEndian.readU64(from: $0, at: 0) }
-                    ),
+                    let id = try txn.get(databases.keys, key: vectorKey).map(InternalID.decode),
                     let stored = try records.vector(id: id)
                 else { continue }
                 for d in 0..<dimension { sum[d] += Int32(stored.values[d]) }

@@ -1,6 +1,7 @@
 import CQuarryKernels
 import Foundation
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
 /// How `ingest` turns float input into INT8.
@@ -93,7 +94,7 @@ extension QuarryCollection {
             let batch = try environment.write { txn in
                 try checkUnchangedTraining(txn, since: manifest, quantization: quantization)
                 return try writeBatch(
-                    txn, rows: rows, keyAt: { Array((keys?[first + $0] ?? String(first + $0)).utf8) }, values: values,
+                    txn, rows: rows, keyAt: { TextKey.encode(keys?[first + $0] ?? String(first + $0)) }, values: values,
                     codes: codes, assignment: assignment, blockCapacity: manifest.blockCapacity)
             }
             report.writeSeconds += (clock.now - writeStarted).seconds
@@ -172,7 +173,7 @@ extension QuarryCollection {
     }
 
     /// The longest external key LMDB can index.
-    public static let maxKeyBytes = 511
+    public static let maxKeyBytes = TextKey.maxBytes
 
     /// The quantization for float input: the collection's (which `requested` must match), or
     /// a new one as requested; nil for INT8 input.
@@ -291,12 +292,9 @@ extension QuarryCollection {
                 guard manifest.listCount == 0, manifest.quantization == nil || manifest.quantization == quantization
                 else { return }
                 for list in 0..<lists {
-                    _ = try centroids.withUnsafeBytes { raw in
-                        try txn.put(
-                            databases.centroids, key: BigEndian.u32(UInt32(list)),
-                            value: UnsafeRawBufferPointer(
-                                rebasing: raw[list * dimension * 4..<(list + 1) * dimension * 4]))
-                    }
+                    try txn.put(
+                        databases.centroids, key: ListID.encode(UInt32(list)),
+                        value: CentroidRow.encode(centroids[list * dimension..<(list + 1) * dimension]))
                 }
                 manifest.listCount = lists
                 manifest.trainingSize = sampleSize
@@ -335,7 +333,7 @@ extension QuarryCollection {
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         var result = BatchResult()
         var nextID =
-            try txn.get(databases.meta, key: Self.nextIDKey).map { try BigEndian.readU64(from: $0, at: 0) } ?? 0
+            try txn.get(databases.meta, key: Self.nextIDKey).map(InternalID.decode) ?? 0
         let firstID = nextID
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
         var records: [UInt8] = []
@@ -345,8 +343,7 @@ extension QuarryCollection {
             for r in 0..<rows {
                 let key = keyAt(r)
                 let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
-                if let existing = try txn.get(databases.keys, key: key).map({ try BigEndian.readU64(from: $0, at: 0) })
-                {
+                if let existing = try txn.get(databases.keys, key: key).map(InternalID.decode) {
                     let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
                     if let stored = try lookup.vector(id: existing),
                         memcmp(stored.values, vector.baseAddress!, dimension) == 0
@@ -363,15 +360,16 @@ extension QuarryCollection {
                 nextID += 1
                 let list = assignment.primary[r]
                 records += StoredVector.encode(values: vector, list: UInt32(list))
-                try txn.put(databases.idKeys, key: BigEndian.u64(id), value: key, append: true)
-                try txn.put(databases.keys, key: key, value: BigEndian.u64(id))
+                try txn.put(databases.idKeys, key: InternalID.encode(id), value: key, append: true)
+                try txn.put(databases.keys, key: key, value: InternalID.encode(id))
                 let code = codes[r * codeBytes..<(r + 1) * codeBytes]
                 pending[list, default: ([], [])].ids.append(id)
                 pending[list, default: ([], [])].codes.append(contentsOf: code)
                 if r < assignment.secondary.count, assignment.secondary[r] >= 0 {
                     let second = assignment.secondary[r]
                     try txn.put(
-                        databases.spills, key: BigEndian.u64(id), value: BigEndian.u32(UInt32(second)), append: true)
+                        databases.spills, key: InternalID.encode(id), value: ListID.encode(UInt32(second)), append: true
+                    )
                     pending[second, default: ([], [])].ids.append(id)
                     pending[second, default: ([], [])].codes.append(contentsOf: code)
                 }
@@ -384,7 +382,7 @@ extension QuarryCollection {
         for (list, entries) in pending.sorted(by: { $0.key < $1.key }) {
             try lists.append(toList: Int(list), ids: entries.ids, codes: entries.codes)
         }
-        try txn.put(databases.meta, key: Self.nextIDKey, value: BigEndian.u64(nextID))
+        try txn.put(databases.meta, key: Self.nextIDKey, value: InternalID.encode(nextID))
         return result
     }
 
@@ -392,16 +390,16 @@ extension QuarryCollection {
     func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
         let dimension = loadedManifest.dimension
         let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
-        guard try txn.get(databases.idKeys, key: BigEndian.u64(id)) != nil, let stored = try lookup.vector(id: id)
+        guard try txn.get(databases.idKeys, key: InternalID.encode(id)) != nil, let stored = try lookup.vector(id: id)
         else { return }
         let lists = invertedLists(txn, manifest: loadedManifest)
         try remove(id, fromList: stored.list, of: lists)
-        if let second = try txn.get(databases.spills, key: BigEndian.u64(id)) {
-            try remove(id, fromList: try BigEndian.readU32(from: second, at: 0), of: lists)
-            try txn.delete(databases.spills, key: BigEndian.u64(id))
+        if let second = try txn.get(databases.spills, key: InternalID.encode(id)) {
+            try remove(id, fromList: try ListID.decode(second), of: lists)
+            try txn.delete(databases.spills, key: InternalID.encode(id))
         }
         // The record stays in its segment, unreachable: no list, key or id-key refers to it.
-        try txn.delete(databases.idKeys, key: BigEndian.u64(id))
+        try txn.delete(databases.idKeys, key: InternalID.encode(id))
     }
 
     /// Removes `id` from posting list `list` of `lists`, which must hold it.

@@ -1,5 +1,6 @@
 import Foundation
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
 /// What `QuarryCollection.checkIntegrity` found.
@@ -44,13 +45,12 @@ extension QuarryCollection {
             var expected: [UInt64: (primary: UInt32, secondary: UInt32?, seen: Int)] = [:]
             try txn.forEach(databases.keys) { key, value in
                 report.vectors += 1
-                let keyText = String(decoding: key, as: UTF8.self)
-                guard value.count == 8 else {
+                let keyText = TextKey.decode(key)
+                guard let id = try? InternalID.decode(value) else {
                     report.note("key '\(keyText)' holds a malformed id")
                     return true
                 }
-                let id = try BigEndian.readU64(from: value, at: 0)
-                guard let back = try txn.get(databases.idKeys, key: BigEndian.u64(id)), back.elementsEqual(key)
+                guard let back = try txn.get(databases.idKeys, key: InternalID.encode(id)), back.elementsEqual(key)
                 else {
                     report.note("key '\(keyText)' has id \(id), which does not map back to it")
                     return true
@@ -63,8 +63,10 @@ extension QuarryCollection {
                     report.note("vector \(id) names list \(stored.list) of \(manifest.listCount)")
                 }
                 var secondary: UInt32?
-                if let spill = try txn.get(databases.spills, key: BigEndian.u64(id)), spill.count == 4 {
-                    secondary = try BigEndian.readU32(from: spill, at: 0)
+                if let spill = try txn.get(databases.spills, key: InternalID.encode(id)),
+                    let second = try? ListID.decode(spill)
+                {
+                    secondary = second
                     report.spilledVectors += 1
                 }
                 expected[id] = (stored.list, secondary, 0)
@@ -76,11 +78,12 @@ extension QuarryCollection {
                 report.note("\(idKeyCount) ids have keys but \(keyCount) keys are stored")
             }
             try txn.forEach(databases.lists) { key, value in
-                guard key.count == 8, let block = IVFBlock(bytes: value, codeBytes: codeBytes) else {
+                guard let list = try? BlockKey.decode(key).list,
+                    let block = IVFBlock(bytes: value, codeBytes: codeBytes)
+                else {
                     report.note("a posting-list block is malformed")
                     return true
                 }
-                let list = try BigEndian.readU32(from: key, at: 0)
                 for index in 0..<block.count {
                     report.listEntries += 1
                     let id = block.id(at: index)
@@ -104,13 +107,13 @@ extension QuarryCollection {
             }
             try txn.forEach(databases.docs) { key, _ in
                 report.documents += 1
-                let documentKey = String(decoding: key, as: UTF8.self)
+                let documentKey = TextKey.decode(key)
                 guard let document = try? storedDocument(txn, key: documentKey) else {
                     report.note("the record of document '\(documentKey)' is unreadable")
                     return true
                 }
                 for chunk in document.chunks.indices {
-                    if try txn.get(databases.keys, key: Self.chunkKey(documentKey, chunk)) == nil {
+                    if try txn.get(databases.keys, key: TextKey.chunk(document: documentKey, chunk: chunk)) == nil {
                         report.note("chunk \(chunk) of document '\(documentKey)' has no vector")
                     }
                 }
@@ -124,9 +127,10 @@ extension QuarryCollection {
     public func storedVector(key: String) throws -> [Int8]? {
         let dimension = loadedManifest.dimension
         return try environment.read { txn in
-            guard let id = try txn.get(databases.keys, key: Array(key.utf8)), id.count == 8,
+            guard
+                let id = try txn.get(databases.keys, key: TextKey.encode(key)).flatMap({ try? InternalID.decode($0) }),
                 let stored = try VectorRecords(txn: txn, database: databases.vectors, dimension: dimension).vector(
-                    id: try BigEndian.readU64(from: id, at: 0))
+                    id: id)
             else { return nil }
             return Array(UnsafeBufferPointer(start: stored.values, count: dimension))
         }

@@ -39,7 +39,7 @@ struct LMDBInvertedLists<Transaction: LMDBReadTransaction>: InvertedLists {
 
     func forEachBlock(ofList list: Int, _ body: (IVFBlock) throws -> Void) throws {
         try checkList(list)
-        try txn.forEach(database, prefix: BigEndian.u32(UInt32(list))) { _, value in
+        try txn.forEach(database, prefix: BlockKey.prefix(list: UInt32(list))) { _, value in
             try body(try block(value, list: list))
             return true
         }
@@ -47,7 +47,7 @@ struct LMDBInvertedLists<Transaction: LMDBReadTransaction>: InvertedLists {
 
     /// The last block of `list`, copied; nil when the list is empty.
     func lastBlock(of list: Int) throws -> ListBlock? {
-        guard let last = try txn.last(database, prefix: BigEndian.u32(UInt32(list))) else { return nil }
+        guard let last = try txn.last(database, prefix: BlockKey.prefix(list: UInt32(list))) else { return nil }
         return ListBlock(
             try block(last.value, list: list), number: try blockNumber(last.key, list: list), codeBytes: codeBytes)
     }
@@ -60,13 +60,14 @@ struct LMDBInvertedLists<Transaction: LMDBReadTransaction>: InvertedLists {
     }
 
     private func blockNumber(_ key: some Collection<UInt8>, list: Int) throws -> Int {
-        guard key.count == 8 else {
+        guard let decoded = try? Array(key).withUnsafeBytes({ try BlockKey.decode($0) }), Int(decoded.list) == list
+        else {
             throw QuarryError.corrupt(path: path, reason: "posting list \(list) holds a malformed block key")
         }
-        return key.dropFirst(4).reduce(0) { $0 << 8 | Int($1) }
+        return Int(decoded.number)
     }
 
-    fileprivate func key(list: Int, block: Int) -> [UInt8] { BigEndian.u32u32(UInt32(list), UInt32(block)) }
+    fileprivate func key(list: Int, block: Int) -> [UInt8] { BlockKey.encode(list: UInt32(list), number: UInt32(block)) }
 
     fileprivate mutating func raiseListCount(by count: Int) { listCount += count }
 }
@@ -85,7 +86,7 @@ extension LMDBInvertedLists: MutableInvertedLists where Transaction == LMDBWrite
     func remove(id: UInt64, fromList list: Int) throws -> Bool {
         try checkList(list)
         var holder: (block: ListBlock, slot: Int)?
-        try txn.forEach(database, prefix: BigEndian.u32(UInt32(list))) { key, value in
+        try txn.forEach(database, prefix: BlockKey.prefix(list: UInt32(list))) { key, value in
             let block = try block(value, list: list)
             guard let slot = (0..<block.count).first(where: { block.id(at: $0) == id }) else { return true }
             holder = (ListBlock(block, number: try blockNumber(key, list: list), codeBytes: codeBytes), slot)
@@ -100,7 +101,7 @@ extension LMDBInvertedLists: MutableInvertedLists where Transaction == LMDBWrite
         try checkList(list)
         try checkEntries(ids: ids, codes: codes)
         var keys: [[UInt8]] = []
-        try txn.forEach(database, prefix: BigEndian.u32(UInt32(list))) { key, _ in
+        try txn.forEach(database, prefix: BlockKey.prefix(list: UInt32(list))) { key, _ in
             keys.append(Array(key))
             return true
         }

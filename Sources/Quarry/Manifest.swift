@@ -1,12 +1,15 @@
 import Foundation
 import QuarryIndex
+import QuarrySchema
 
-/// What a collection is: stored as JSON under `manifest` in the `meta` database.
+/// What a collection is: stored as JSON under `manifest` in the `meta` database
+/// (`CollectionSchema.MetaKey.manifest`). The property names are the stored JSON field names:
+/// renaming one breaks stored collections (see QuarrySchema's Schema.swift).
 public struct CollectionManifest: Codable, Sendable, Equatable {
     /// Marks an LMDB environment as a Quarry collection.
-    public static let formatName = "quarry-collection"
-    /// The on-disk layout version this build reads and writes.
-    public static let currentSchemaVersion = 2
+    public static let formatName = CollectionSchema.formatName
+    /// The on-disk layout version this build writes.
+    public static let currentSchemaVersion = CollectionSchema.currentVersion
 
     public var format: String = formatName
     public var schemaVersion: Int = currentSchemaVersion

@@ -2,6 +2,7 @@ import CQuarryKernels
 import Foundation
 import QuarryBase
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
 /// A search hit: the document's external key and its cosine similarity to the query.
@@ -90,13 +91,27 @@ public final class QuarryCollection: @unchecked Sendable {
     }
 
     struct Databases {
-        let meta, centroids, lists, vectors, keys, idKeys, docs: LMDBDatabase
-        /// Internal id → its second list (u32, big-endian), for collections with spilling.
-        let spills: LMDBDatabase
+        /// The databases of `CollectionSchema.Database`, which says what each holds.
+        let meta, centroids, lists, vectors, keys, idKeys, docs, spills: LMDBDatabase
+
+        /// Opens (creating where missing) every database of the schema in `environment`.
+        init(_ environment: LMDBEnvironment) throws {
+            func open(_ database: CollectionSchema.Database) throws -> LMDBDatabase {
+                try environment.openDatabase(database.name, create: true)
+            }
+            meta = try open(.meta)
+            centroids = try open(.centroids)
+            lists = try open(.lists)
+            vectors = try open(.vectors)
+            keys = try open(.keys)
+            idKeys = try open(.idKeys)
+            docs = try open(.docs)
+            spills = try open(.spills)
+        }
     }
 
-    static let manifestKey = Array("manifest".utf8)
-    static let nextIDKey = Array("next_id".utf8)
+    static let manifestKey = CollectionSchema.MetaKey.manifest
+    static let nextIDKey = CollectionSchema.MetaKey.nextID
 
     /// The collection's manifest as last committed (by any process).
     public var manifest: CollectionManifest { (try? refreshedState().manifest) ?? loadedManifest }
@@ -108,15 +123,7 @@ public final class QuarryCollection: @unchecked Sendable {
         self.path = path
         self.environment = environment
         self.directoryLock = directoryLock
-        databases = try Databases(
-            meta: environment.openDatabase("meta", create: true),
-            centroids: environment.openDatabase("centroids", create: true),
-            lists: environment.openDatabase("lists", create: true),
-            vectors: environment.openDatabase("vectors", create: true),
-            keys: environment.openDatabase("keys", create: true),
-            idKeys: environment.openDatabase("idkeys", create: true),
-            docs: environment.openDatabase("docs", create: true),
-            spills: environment.openDatabase("spills", create: true))
+        databases = try Databases(environment)
         let databases = self.databases
         let path = self.path
         (manifestBytes, manifestState, stateTransactionID) = try environment.read { txn in
@@ -129,12 +136,13 @@ public final class QuarryCollection: @unchecked Sendable {
         centroidState = try environment.read { try loadCentroids($0, manifest: manifestState) }
     }
 
-    /// Decodes a stored manifest, refusing one that is not Quarry's or of another schema.
+    /// Decodes a stored manifest, refusing one that is not Quarry's or of a schema version this
+    /// build does not read.
     static func decodeManifest(_ bytes: UnsafeRawBufferPointer, path: String) throws -> CollectionManifest {
         let manifest = try CollectionManifest.decodeStored(bytes, path: path)
-        guard manifest.schemaVersion == CollectionManifest.currentSchemaVersion else {
+        guard CollectionSchema.readableVersions.contains(manifest.schemaVersion) else {
             throw QuarryError.incompatibleSchema(
-                path: path, found: manifest.schemaVersion, supported: CollectionManifest.currentSchemaVersion)
+                path: path, found: manifest.schemaVersion, readable: CollectionSchema.readableVersions)
         }
         return manifest
     }
@@ -166,9 +174,9 @@ public final class QuarryCollection: @unchecked Sendable {
             let environment = try LMDBEnvironment(directory: path, options: environmentOptions(create: true))
             let manifest = CollectionManifest(
                 dimension: dimension, requestedListCount: listCount, spillPenalty: spillPenalty)
-            let meta = try environment.openDatabase("meta", create: true)
+            let meta = try environment.openDatabase(CollectionSchema.Database.meta.name, create: true)
             try environment.write { txn in
-                try txn.put(meta, key: manifestKey, value: try JSONEncoder().encode(manifest).bytes)
+                try txn.put(meta, key: manifestKey, value: try manifest.encodeStored())
             }
             return try QuarryCollection(path: path, environment: environment, directoryLock: directoryLock)
         }
@@ -241,7 +249,7 @@ public final class QuarryCollection: @unchecked Sendable {
         } catch {
             throw QuarryError.notACollection(path: path, reason: "\(error)")
         }
-        guard let meta = try? environment.openDatabase("meta", create: false) else {
+        guard let meta = try? environment.openDatabase(CollectionSchema.Database.meta.name, create: false) else {
             throw QuarryError.notACollection(path: path, reason: "its LMDB environment has no Quarry metadata")
         }
         try environment.read { txn in
@@ -481,10 +489,10 @@ public final class QuarryCollection: @unchecked Sendable {
         var keys = [String](repeating: "", count: results.count)
         for index in results.indices.sorted(by: { results[$0].id < results[$1].id }) {
             let id = results[index].id
-            guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(id)) else {
+            guard let key = try txn.get(databases.idKeys, key: InternalID.encode(id)) else {
                 throw QuarryError.corrupt(path: path, reason: "vector \(id) has no key")
             }
-            keys[index] = String(decoding: key, as: UTF8.self)
+            keys[index] = TextKey.decode(key)
         }
         return zip(keys, results).map { Hit(key: $0, score: $1.score) }
     }
@@ -493,17 +501,15 @@ public final class QuarryCollection: @unchecked Sendable {
         let listCount = manifest.listCount
         guard listCount > 0 else { return [] }
         let dimension = manifest.dimension
-        var centroids = [Float](repeating: 0, count: listCount * dimension)
+        var centroids: [Float] = []
+        centroids.reserveCapacity(listCount * dimension)
         for list in 0..<listCount {
-            guard let bytes = try txn.get(databases.centroids, key: BigEndian.u32(UInt32(list))),
-                bytes.count == dimension * 4
+            guard let bytes = try txn.get(databases.centroids, key: ListID.encode(UInt32(list))),
+                let row = try? CentroidRow.decode(bytes, dimension: dimension)
             else {
                 throw QuarryError.corrupt(path: path, reason: "centroid \(list) is missing or malformed")
             }
-            for d in 0..<dimension {
-                centroids[list * dimension + d] = Float(
-                    bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * d, as: UInt32.self)))
-            }
+            centroids += row
         }
         return centroids
     }
@@ -528,7 +534,7 @@ public final class QuarryCollection: @unchecked Sendable {
         var updated = committed
         try change(&updated)
         if updated != committed {
-            try txn.put(databases.meta, key: Self.manifestKey, value: try JSONEncoder().encode(updated).bytes)
+            try txn.put(databases.meta, key: Self.manifestKey, value: try updated.encodeStored())
         }
         return updated
     }
@@ -647,15 +653,11 @@ final class LMDBIVFStorage: IVFStorage {
     /// Every live vector (one with a key), in id order.
     func forEachVector(_ body: (UInt64, StoredVector) throws -> Bool) throws {
         try txn.forEach(databases.idKeys) { key, _ in
-            let id = try BigEndian.readU64(from: key, at: 0)
+            let id = try InternalID.decode(key)
             guard let stored = try records.vector(id: id) else { return true }
             return try body(id, stored)
         }
     }
-}
-
-extension Data {
-    var bytes: [UInt8] { [UInt8](self) }
 }
 
 extension QuarryCollection {

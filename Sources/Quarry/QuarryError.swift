@@ -12,7 +12,7 @@ public enum QuarryError: ClassifiedError, Equatable {
     case collectionNotFound(path: String)
     case notACollection(path: String, reason: String)
     case collectionExists(path: String)
-    case incompatibleSchema(path: String, found: Int, supported: Int)
+    case incompatibleSchema(path: String, found: Int, readable: ClosedRange<Int>)
     case dimensionMismatch(expected: Int, found: Int, source: String)
     case nonFiniteValue(source: String, row: Int)
     case invalidArgument(String)
@@ -36,8 +36,9 @@ public enum QuarryError: ClassifiedError, Equatable {
     public var kind: ErrorKind {
         switch self {
         case .collectionNotFound, .documentNotFound: .notFound
-        case .collectionExists, .modelMismatch, .incompatibleSchema: .conflict
+        case .collectionExists, .modelMismatch: .conflict
         case .notACollection: .corrupt
+        case .incompatibleSchema: .unsupported
         case .dimensionMismatch, .nonFiniteValue, .invalidArgument, .invalidKey, .invalidRecord, .untrained:
             .invalidArgument
         case .corrupt: .corrupt
@@ -51,8 +52,12 @@ public enum QuarryError: ClassifiedError, Equatable {
         case .collectionNotFound(let path): "no collection at \(path)"
         case .notACollection(let path, let reason): "\(path) is not a Quarry collection: \(reason)"
         case .collectionExists(let path): "\(path) already exists and is not empty; choose a new directory"
-        case .incompatibleSchema(let path, let found, let supported):
-            "\(path) has schema version \(found); this build reads version \(supported)"
+        case .incompatibleSchema(let path, let found, let readable):
+            "\(path) has schema version \(found); this build reads schema versions \(readable.lowerBound)"
+                + "...\(readable.upperBound). "
+                + (found > readable.upperBound
+                    ? "Open it with a newer Quarry build (one that reads version \(found))."
+                    : "Rebuild it with this build: `quarry create` a new collection and `quarry ingest` its source again.")
         case .dimensionMismatch(let expected, let found, let source):
             "\(source) has \(found) dimensions but the collection has \(expected)"
         case .nonFiniteValue(let source, let row):

@@ -1,17 +1,22 @@
 import Foundation
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
-// Decoding of the values a collection stores as JSON: each checks what it decodes, so a
-// damaged or foreign value is an error rather than a number that traps later.
+// The values a collection stores as JSON (their byte form is `StoredJSON`, the document's zstd
+// frame around it is here): each decoder checks what it decodes, so a damaged or foreign
+// value is an error rather than a number that traps later.
 
 extension CollectionManifest {
+    /// The manifest as stored under `meta/manifest`.
+    func encodeStored() throws -> [UInt8] { try StoredJSON.encode(self) }
+
     /// The manifest stored as `bytes`, with every field in the range the engine works with.
     /// Throws `QuarryError.notACollection` for what is no manifest and `QuarryError.corrupt`
     /// for one with a field out of range (both naming `path`). The schema version is
     /// left to the caller, which reports a different one as such.
     public static func decodeStored(_ bytes: UnsafeRawBufferPointer, path: String) throws -> CollectionManifest {
-        guard let manifest = try? JSONDecoder().decode(CollectionManifest.self, from: Data(bytes)),
+        guard let manifest = try? StoredJSON.decode(CollectionManifest.self, from: bytes),
             manifest.format == formatName
         else {
             throw QuarryError.notACollection(path: path, reason: "its manifest is not a Quarry manifest")
@@ -52,6 +57,9 @@ extension CollectionManifest {
 }
 
 extension StoredDocument {
+    /// The document as stored under its key in `docs`: one zstd frame of its JSON.
+    func encodeStored() throws -> [UInt8] { try Zstd.compress(try StoredJSON.encode(self)) }
+
     /// The document stored as `bytes` (a zstd frame of JSON) under `key` in the collection at
     /// `path`; throws `StoreError.corruptData` when the frame does not decode and
     /// `QuarryError.corrupt` when its JSON is not a document. Chunk ranges are not trusted
@@ -61,7 +69,7 @@ extension StoredDocument {
     {
         let json = try Zstd.decompress(bytes)
         do {
-            return try JSONDecoder().decode(StoredDocument.self, from: Data(json))
+            return try json.withUnsafeBytes { try StoredJSON.decode(StoredDocument.self, from: $0) }
         } catch {
             throw QuarryError.corrupt(
                 path: path, reason: "the record of document '\(QuarryError.abbreviated(key))' is not a document")

@@ -1,5 +1,6 @@
 import Foundation
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
 /// The outcome of tuning: the fastest setting found that reaches the target recall.
@@ -135,7 +136,7 @@ extension QuarryCollection {
         return try environment.read { txn -> ([String]?, [PreparedQuery]) in
             var ids: [UInt64] = []
             try txn.forEach(databases.idKeys) { key, _ in
-                ids.append(try BigEndian.readU64(from: key, at: 0))
+                ids.append(try InternalID.decode(key))
                 return true
             }
             var generator = SplitMix64(seed: 0x70E5)
@@ -145,10 +146,10 @@ extension QuarryCollection {
             let records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
             for index in picked {
                 let id = ids[index]
-                guard let key = try txn.get(databases.idKeys, key: BigEndian.u64(id)),
+                guard let key = try txn.get(databases.idKeys, key: InternalID.encode(id)),
                     let stored = try records.vector(id: id)
                 else { continue }
-                keys.append(String(decoding: key, as: UTF8.self))
+                keys.append(TextKey.decode(key))
                 queries.append(PreparedQuery(int8: Array(UnsafeBufferPointer(start: stored.values, count: dimension))))
             }
             return (keys, queries)

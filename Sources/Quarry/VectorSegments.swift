@@ -1,19 +1,15 @@
 import Foundation
 import QuarryIndex
+import QuarrySchema
 import QuarryStore
 
-/// INT8 vector records live in segments: one LMDB value per `vectorsPerSegment` consecutive
+/// INT8 vector records live in segments (`VectorSegment`): one LMDB value per 4,096 consecutive
 /// internal ids, their records back to back. A value that large sits in contiguous overflow
 /// pages, so a record's address is the segment's address plus an offset: rescoring a
 /// candidate costs no B-tree descent once its segment is known, and a search looks each
 /// segment up at most once. Records are written once; a removed vector's slot stays (dead,
 /// no longer in any posting list or key table) until the collection is rebuilt.
 extension QuarryCollection {
-    /// Records per segment (4 MB at 1,024 dimensions).
-    static let vectorsPerSegment: UInt64 = 4096
-
-    static func segmentKey(_ id: UInt64) -> [UInt8] { BigEndian.u64(id / vectorsPerSegment) }
-
     /// Appends the records of consecutive new ids `firstID...` (`records` holds them back to
     /// back, `recordBytes` each) to their segments.
     func appendRecords(_ txn: LMDBWriteTransaction, firstID: UInt64, records: [UInt8], recordBytes: Int) throws {
@@ -21,13 +17,13 @@ extension QuarryCollection {
         var written = 0
         while written < count {
             let id = firstID + UInt64(written)
-            let slot = Int(id % Self.vectorsPerSegment)
-            let take = min(count - written, Int(Self.vectorsPerSegment) - slot)
-            let key = Self.segmentKey(id)
+            let slot = VectorSegment.slot(of: id)
+            let take = min(count - written, Int(VectorSegment.capacity) - slot)
+            let key = SegmentKey.encode(holding: id)
             let existing = try txn.get(databases.vectors, key: key).map { [UInt8]($0) } ?? []
             guard existing.count == slot * recordBytes else {
                 throw QuarryError.notACollection(
-                    path: path, reason: "vector segment \(id / Self.vectorsPerSegment) holds a malformed record run")
+                    path: path, reason: "vector segment \(VectorSegment.segment(of: id)) holds a malformed record run")
             }
             let destination = try txn.reserve(databases.vectors, key: key, count: (slot + take) * recordBytes)
             existing.withUnsafeBytes { destination.copyMemory(from: $0) }
@@ -102,17 +98,19 @@ struct VectorRecords {
 
     /// Where the record of `id` starts in the map, without reading it.
     func address(id: UInt64) throws -> UnsafeRawPointer? {
-        let segment = Int(id / QuarryCollection.vectorsPerSegment)
+        let segment = Int(VectorSegment.segment(of: id))
         let bytes: UnsafeRawBufferPointer
         if let cached = segments[segment] {
             bytes = cached
         } else {
-            guard let found = try txn.get(database, key: BigEndian.u64(UInt64(segment))) else { return nil }
+            guard let found = try txn.get(database, key: SegmentKey.encode(segment: UInt64(segment))) else {
+                return nil
+            }
             segments[segment] = found
             bytes = found
         }
         let recordBytes = IVFLayout.vectorRecordBytes(dimension: dimension)
-        let start = Int(id % QuarryCollection.vectorsPerSegment) * recordBytes
+        let start = VectorSegment.slot(of: id) * recordBytes
         guard start + recordBytes <= bytes.count else { return nil }
         return bytes.baseAddress! + start
     }

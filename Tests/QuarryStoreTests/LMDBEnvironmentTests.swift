@@ -1,4 +1,5 @@
 import Foundation
+import QuarrySchema
 import QuarryStore
 import Testing
 

@@ -54,28 +54,3 @@ import Testing
         #expect(throws: StoreError.self) { try Zstd.decompress(Array(streamed.prefix(12))) }
     }
 }
-
-@Suite struct BigEndianTests {
-    @Test func encodingsSortNumerically() {
-        let numbers: [UInt64] = [0, 1, 255, 256, 65_535, 1 << 32, UInt64.max]
-        let encoded = numbers.map(BigEndian.u64)
-        #expect(encoded == encoded.sorted { $0.lexicographicallyPrecedes($1) })
-        #expect(BigEndian.u32(0x0102_0304) == [1, 2, 3, 4])
-        #expect(BigEndian.u32u32(1, 2) == [0, 0, 0, 1, 0, 0, 0, 2])
-        #expect(BigEndian.u32u32(1, 0xFFFF_FFFF).lexicographicallyPrecedes(BigEndian.u32u32(2, 0)))
-    }
-
-    @Test func readsBackAtOffsets() throws {
-        let key = [0xAA] + BigEndian.u64(0x0102_0304_0506_0708) + BigEndian.u32(42)
-        try key.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) throws in
-            #expect(try BigEndian.readU64(from: buffer, at: 1) == 0x0102_0304_0506_0708)
-            #expect(try BigEndian.readU32(from: buffer, at: 9) == 42)
-            // A value too short for the integer is damaged data, not a trap.
-            #expect(throws: StoreError.self) { try BigEndian.readU64(from: buffer, at: 6) }
-            #expect(throws: StoreError.self) {
-                try BigEndian.readU32(from: UnsafeRawBufferPointer(rebasing: buffer[0..<3]))
-            }
-            #expect(throws: StoreError.self) { try BigEndian.readU32(from: buffer, at: -1) }
-        }
-    }
-}

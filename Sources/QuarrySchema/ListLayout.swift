@@ -1,8 +1,11 @@
-import Foundation
+// Part of the stored format: see the warning in Schema.swift.
 
 /// Byte layouts shared by every place that stores or scans an IVF index.
 public enum IVFLayout {
-    /// Bytes of a 1-bit code for `dimension` dimensions, padded to whole 64-bit words.
+    /// Bytes of a 1-bit code for `dimension` dimensions, padded to whole 64-bit words (the
+    /// padding is zero). Value `d` of the INT8 vector is bit `0x80 >> (d % 8)` of byte `d / 8`
+    /// (most significant first), set when the value is ≥ 0; `qk_pack_signs_i8` (CQuarryKernels)
+    /// writes it.
     public static func codeBytes(dimension: Int) -> Int { (dimension + 63) / 64 * 8 }
 
     /// Bytes of a stored vector record: INT8 values, Float32 norm, UInt32 list id.
@@ -17,8 +20,12 @@ public enum IVFLayout {
     }
 }
 
-/// A read-only view of one posting-list block: `count` internal ids (UInt64, little-endian)
-/// followed by their 1-bit codes, contiguous.
+/// A read-only view of one posting-list block (a `lists` value), read in place:
+///
+///     offset 0               UInt32 LE  count
+///     offset 4               UInt32     reserved, written 0
+///     offset 8               count × UInt64 LE internal ids
+///     offset 8 + 8 × count   count × code bytes: the ids' 1-bit codes, in the same order
 public struct IVFBlock {
     public let count: Int
     public let ids: UnsafeRawPointer
@@ -26,12 +33,20 @@ public struct IVFBlock {
 
     /// Interprets raw block bytes; nil when they are not a well-formed block.
     public init?(bytes: UnsafeRawBufferPointer, codeBytes: Int) {
-        guard bytes.count >= IVFLayout.blockHeaderBytes else { return nil }
-        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
-        guard bytes.count == IVFLayout.blockBytes(count: count, codeBytes: codeBytes) else { return nil }
+        guard let count = Self.storedCount(bytes),
+            bytes.count == IVFLayout.blockBytes(count: count, codeBytes: codeBytes),
+            let base = bytes.baseAddress
+        else { return nil }
         self.count = count
-        ids = bytes.baseAddress! + IVFLayout.blockHeaderBytes
+        ids = base + IVFLayout.blockHeaderBytes
         codes = ids + 8 * count
+    }
+
+    /// The entry count in a block's header, without checking the rest; nil when `bytes` is
+    /// shorter than a header.
+    public static func storedCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= IVFLayout.blockHeaderBytes else { return nil }
+        return Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
     }
 
     /// Internal id of entry `index`.
@@ -52,35 +67,6 @@ public struct IVFBlock {
             codes.withUnsafeBytes { source in
                 UnsafeMutableRawBufferPointer(rebasing: raw[codeStart...]).copyMemory(from: source)
             }
-        }
-        return bytes
-    }
-}
-
-/// A stored vector: its INT8 values, norm and posting list.
-public struct StoredVector {
-    public let values: UnsafePointer<Int8>
-    public let norm: Float
-    public let list: UInt32
-
-    /// Interprets a vector record; nil when its size does not match `dimension`.
-    public init?(bytes: UnsafeRawBufferPointer, dimension: Int) {
-        guard bytes.count == IVFLayout.vectorRecordBytes(dimension: dimension) else { return nil }
-        values = bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
-        norm = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: dimension, as: UInt32.self)))
-        list = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: dimension + 4, as: UInt32.self))
-    }
-
-    /// Encodes a vector record.
-    public static func encode(values: UnsafeBufferPointer<Int8>, list: UInt32) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: values.count + 8)
-        var sumOfSquares: Int64 = 0
-        for v in values { sumOfSquares += Int64(v) * Int64(v) }
-        let norm = Float(Double(sumOfSquares).squareRoot())
-        bytes.withUnsafeMutableBytes { raw in
-            raw.copyMemory(from: UnsafeRawBufferPointer(values))
-            raw.storeBytes(of: norm.bitPattern.littleEndian, toByteOffset: values.count, as: UInt32.self)
-            raw.storeBytes(of: list.littleEndian, toByteOffset: values.count + 4, as: UInt32.self)
         }
         return bytes
     }

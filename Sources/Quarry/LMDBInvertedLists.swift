@@ -67,7 +67,9 @@ struct LMDBInvertedLists<Transaction: LMDBReadTransaction>: InvertedLists {
         return Int(decoded.number)
     }
 
-    fileprivate func key(list: Int, block: Int) -> [UInt8] { BlockKey.encode(list: UInt32(list), number: UInt32(block)) }
+    fileprivate func key(list: Int, block: Int) -> [UInt8] {
+        BlockKey.encode(list: UInt32(list), number: UInt32(block))
+    }
 
     fileprivate mutating func raiseListCount(by count: Int) { listCount += count }
 }

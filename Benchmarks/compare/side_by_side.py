@@ -85,9 +85,11 @@ class Rescorer:
 
 def sweep(name, build_seconds, bytes_per_vector, runs):
     """runs: list of (setting, k, recall, qps). Returns the summary row."""
-    row = {"method": name, "build_s": build_seconds, "bytes_per_vector": bytes_per_vector}
+    row = {"method": name, "build_s": build_seconds, "bytes_per_vector": bytes_per_vector,
+           "exact": [run for run in runs if run[0] == "exact"]}
     for k, target in TARGETS:
-        reached = [qps for setting, kk, r, qps in runs if kk == k and r >= target]
+        # The exact scan is a baseline, not a setting of the method.
+        reached = [qps for setting, kk, r, qps in runs if kk == k and r >= target and setting != "exact"]
         row[f"R@{k}>={target:.2f}"] = max(reached) if reached else None
     for setting, k, r, qps in runs:
         log(f"  {name} {setting} k={k}: recall {r:.4f}, {qps:.0f} QPS")
@@ -126,7 +128,7 @@ def run_quarry(args, n, spill=False):
         (10, probe_grid([4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128], lists),
          ["2", "4", "8", "12", "16", "24", "32", "48"], args.queries),
         (1000, probe_grid([12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024], lists),
-         ["1.25", "1.5", "2", "3", "4", "6"], min(args.queries, 200)),
+         ["1.5", "2", "3", "4"], min(args.queries, 200)),
     ]
     for k, probes, factors, limit in sweeps:
         out = subprocess.run(
@@ -325,6 +327,9 @@ def compare(args, methods, shape):
                 cells.append(str(value))
         print("| " + " | ".join(cells) + " |")
     print("(QPS at each recall target: one query at a time, one thread; build uses every core)")
+    exact = [f"k={k}: {qps:.0f} QPS" for row in rows for setting, k, r, qps in row.get("exact", [])]
+    if exact:
+        print("Quarry's exact scan of the same collection, same run: " + ", ".join(exact))
 
 
 

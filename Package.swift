@@ -31,12 +31,7 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CQuarryKernels", cSettings: optimizedC),
         .target(name: "QuarryBase", dependencies: ["CQuarryKernels"]),
-        // The search's scratch buffers are class properties read and written per code; their dynamic
-        // exclusivity checks cost about 5% of a top-10 search. Each searcher is used by one
-        // thread at a time (its documented contract), so the checks are left to debug builds.
-        .target(
-            name: "QuarryIndex", dependencies: ["QuarryBase", "CQuarryKernels", "CBLAS"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        .target(name: "QuarryIndex", dependencies: ["QuarryBase", "CQuarryKernels", "CBLAS"]),
         .target(name: "QuarryStore", dependencies: ["QuarryBase", "CLMDB", "CZstd", "CZlib"]),
         .target(name: "QuarryEmbed", dependencies: ["QuarryBase", "CBLAS", "CQuarryKernels"]),
         .target(name: "Quarry", dependencies: ["QuarryBase", "QuarryIndex", "QuarryStore", "QuarryEmbed"]),

@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "QuarryServer",
             dependencies: [
-                "Quarry", "QuarryEmbed", "QuarryIndex",
+                "Quarry", "QuarryBase", "QuarryEmbed", "QuarryIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -57,6 +57,7 @@ let package = Package(
         .executableTarget(
             name: "TokenizerBenchmark", dependencies: ["QuarryEmbed"], path: "Benchmarks/tokenizer",
             exclude: ["compare_tiktoken.py"]),
+        .testTarget(name: "QuarryBaseTests", dependencies: ["QuarryBase"]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
         .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "CQuarryKernels"]),
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore"]),

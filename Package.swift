@@ -1,11 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-let optimizedC: [CSetting] = [.unsafeFlags(["-O3"])]
-
 let package = Package(
     name: "Quarry",
-    platforms: [.macOS(.v14)],
+    // Linux is the platform built and tested; on macOS, PartPool's atomics (Synchronization)
+    // need macOS 15.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "quarry", targets: ["QuarryCLI"]),
         .library(name: "Quarry", targets: ["Quarry"]),
@@ -29,7 +29,7 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "CQuarryKernels", cSettings: optimizedC),
+        .target(name: "CQuarryKernels"),
         .target(name: "QuarryBase", dependencies: ["CQuarryKernels"]),
         .target(name: "QuarryIndex", dependencies: ["QuarryBase", "CQuarryKernels", "CBLAS"]),
         .target(name: "QuarryStore", dependencies: ["QuarryBase", "CLMDB", "CZstd", "CZlib"]),

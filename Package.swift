@@ -1,11 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-let optimizedC: [CSetting] = [.unsafeFlags(["-O3"])]
-
 let package = Package(
     name: "Quarry",
-    platforms: [.macOS(.v14)],
+    // Linux is the platform built and tested; on macOS, PartPool's atomics (Synchronization)
+    // need macOS 15.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "quarry", targets: ["QuarryCLI"]),
         .library(name: "Quarry", targets: ["Quarry"]),
@@ -29,17 +29,12 @@ let package = Package(
             name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "CQuarryKernels", cSettings: optimizedC),
+        .target(name: "CQuarryKernels"),
         .target(name: "QuarryBase", dependencies: ["CQuarryKernels"]),
         // The stored format: every database name, key and value encoding, the byte order and the
         // schema version of a collection.
         .target(name: "QuarrySchema", dependencies: ["QuarryBase"]),
-        // The search's scratch buffers are class properties read and written per code; their dynamic
-        // exclusivity checks cost about 5% of a top-10 search. Each searcher is used by one
-        // thread at a time (its documented contract), so the checks are left to debug builds.
-        .target(
-            name: "QuarryIndex", dependencies: ["QuarryBase", "QuarrySchema", "CQuarryKernels", "CBLAS"],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        .target(name: "QuarryIndex", dependencies: ["QuarryBase", "QuarrySchema", "CQuarryKernels", "CBLAS"]),
         .target(name: "QuarryStore", dependencies: ["QuarryBase", "CLMDB", "CZstd", "CZlib"]),
         .target(name: "QuarryEmbed", dependencies: ["QuarryBase", "CBLAS", "CQuarryKernels"]),
         .target(
@@ -47,7 +42,7 @@ let package = Package(
         .target(
             name: "QuarryServer",
             dependencies: [
-                "Quarry", "QuarryEmbed", "QuarryIndex",
+                "Quarry", "QuarryBase", "QuarryEmbed", "QuarryIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -66,6 +61,7 @@ let package = Package(
         .executableTarget(
             name: "TokenizerBenchmark", dependencies: ["QuarryEmbed"], path: "Benchmarks/tokenizer",
             exclude: ["compare_tiktoken.py"]),
+        .testTarget(name: "QuarryBaseTests", dependencies: ["QuarryBase"]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
         .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "CQuarryKernels"]),
         .testTarget(name: "QuarrySchemaTests", dependencies: ["QuarrySchema"]),

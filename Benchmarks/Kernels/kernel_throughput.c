@@ -1,4 +1,4 @@
-/* Build (from the repo root): clang -O3 -ISources/CQuarryKernels/include Sources/CQuarryKernels/[a-z]*.c Benchmarks/Kernels/kernel_throughput.c -lpthread -o /tmp/kernel_throughput */
+/* Build (from the repo root; -O2 is what SwiftPM release builds use for C): clang -O2 -ISources/CQuarryKernels/include Sources/CQuarryKernels/[a-z]*.c Benchmarks/Kernels/kernel_throughput.c -lpthread -o /tmp/kernel_throughput */
 
 /* Single-thread throughput of the CQuarryKernels kernels at every level this CPU supports.
  * Prints the best of several repetitions; a manual check, not a test. */

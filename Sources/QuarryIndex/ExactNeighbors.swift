@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import QuarryBase
 
 /// Exact nearest neighbours by INT8 cosine for many queries at once: the base is streamed in
 /// blocks, each block scored against all queries by one sgemm (INT8 products summed in Float32
@@ -20,7 +21,7 @@ public enum ExactNeighbors {
         var block = [Float](repeating: 0, count: blockRows * dimension)
         var inverseNorms = [Float](repeating: 0, count: blockRows)
         var scores = [Float](repeating: 0, count: queryCount * blockRows)
-        let heaps = HeapArray((0..<queryCount).map { _ in TopKHeap(capacity: k) })
+        var heaps = (0..<queryCount).map { _ in TopKHeap(capacity: k) }
         var start = 0
         while start < baseCount {
             let rows = min(blockRows, baseCount - start)
@@ -38,17 +39,15 @@ public enum ExactNeighbors {
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(rows), Int32(dimension),
                 1, queryMatrix, Int32(dimension), block, Int32(dimension), 0, &scores, Int32(blockRows))
             let blockStart = start
-            scores.withUnsafeMutableBufferPointer { scoreBuffer in
-                inverseNorms.withUnsafeMutableBufferPointer { normBuffer in
-                    let s = UnsafeSendablePointer(scoreBuffer.baseAddress!)
-                    let norms = UnsafeSendablePointer(normBuffer.baseAddress!)
-                    DispatchQueue.concurrentPerform(iterations: queryCount) { q in
-                        heaps.update(q) { heap in
-                            let row = s.pointer + q * blockRows
+            scores.withUnsafeBufferPointer { scores in
+                inverseNorms.withUnsafeBufferPointer { norms in
+                    heaps.withUnsafeMutableBufferPointer { heaps in
+                        concurrently(queryCount) { q in
+                            let row = scores.baseAddress! + q * blockRows
                             for r in 0..<rows {
-                                let score = row[r] * norms.pointer[r]
-                                if score >= heap.threshold {
-                                    heap.insert(ScoredID(id: UInt64(blockStart + r), score: score))
+                                let score = row[r] * norms[r]
+                                if score >= heaps[q].threshold {
+                                    heaps[q].insert(ScoredID(id: UInt64(blockStart + r), score: score))
                                 }
                             }
                         }
@@ -57,15 +56,6 @@ public enum ExactNeighbors {
             }
             start += rows
         }
-        return heaps.items.map { $0.sortedDescending() }
-    }
-}
-
-/// Heaps updated from concurrent iterations, each index by exactly one iteration at a time.
-private final class HeapArray: @unchecked Sendable {
-    var items: [TopKHeap]
-    init(_ items: [TopKHeap]) { self.items = items }
-    func update(_ index: Int, _ body: (inout TopKHeap) -> Void) {
-        items.withUnsafeMutableBufferPointer { body(&$0[index]) }
+        return heaps.map { $0.sortedDescending() }
     }
 }

@@ -19,18 +19,19 @@ public final class IVFSearcher {
     private var pool = PartPool(width: 1)
     private var blocks: [IVFBlock] = []
     private var batchCandidates: [CandidateBuffer] = []
-    private var rescoreIDs: [UInt64] = []
-    private var distinctCandidates: [(distance: UInt16, id: UInt64)] = []
-    private var rescoreRecords: [UnsafePointer<Int8>?] = []
-    private var dots: [Int32] = []
-    private var selected: [UInt32] = []
-    private var histogram: [UInt32]
-    private var listScores: [Float]
     /// The sign bits of every centroid, packed like the codes.
     private let centroidCodes: [UInt8]
-    private var listDistances: [UInt16] = []
-    private var shortlistRows: [UnsafePointer<Int8>?] = []
-    private var shortlistDots: [Int32] = []
+    // Scratch read and written per list or per candidate: owned memory, no exclusivity checks.
+    private var rescoreIDs = ScratchBuffer<UInt64>()
+    private var distinctCandidates = ScratchBuffer<PrefilteredCandidate>()
+    private var rescoreRecords = ScratchBuffer<UnsafePointer<Int8>?>()
+    private var dots = ScratchBuffer<Int32>()
+    private var selected = ScratchBuffer<UInt32>()
+    private let histogram = ScratchBuffer<UInt32>(capacity: Int(UInt16.max) + 1)
+    private let listScores: ScratchBuffer<Float>
+    private let listDistances: ScratchBuffer<UInt16>
+    private var shortlistRows = ScratchBuffer<UnsafePointer<Int8>?>()
+    private var shortlistDots = ScratchBuffer<Int32>()
 
     /// - Parameter centroids: listCount × dimension unit-length centroids, row-major.
     public init(centroids: [Float], dimension: Int) {
@@ -38,8 +39,8 @@ public final class IVFSearcher {
         self.dimension = dimension
         listCount = centroids.count / dimension
         codeBytes = IVFLayout.codeBytes(dimension: dimension)
-        histogram = [UInt32](repeating: 0, count: Int(UInt16.max) + 1)
-        listScores = [Float](repeating: 0, count: listCount)
+        listScores = ScratchBuffer(capacity: listCount)
+        listDistances = ScratchBuffer(capacity: listCount)
         var values = [Int8](repeating: 0, count: centroids.count)
         var scales = [Float](repeating: 0, count: listCount)
         for list in 0..<listCount {
@@ -80,43 +81,34 @@ public final class IVFSearcher {
         if shortlist >= listCount {
             candidates = Array(0..<listCount)
         } else {
-            if listDistances.count < listCount { listDistances = [UInt16](repeating: 0, count: listCount) }
-            listDistances.withUnsafeMutableBufferPointer { out in
-                query.code.withUnsafeBufferPointer { q in
-                    centroidCodes.withUnsafeBufferPointer { codes in
-                        qk_hamming_batch(q.baseAddress, codes.baseAddress, codeBytes, listCount, out.baseAddress)
-                    }
+            let distances = listDistances.elements.baseAddress!
+            query.code.withUnsafeBufferPointer { q in
+                centroidCodes.withUnsafeBufferPointer { codes in
+                    qk_hamming_batch(q.baseAddress, codes.baseAddress, codeBytes, listCount, distances)
                 }
             }
-            if selected.count < shortlist { selected = [UInt32](repeating: 0, count: shortlist) }
-            let chosen = listDistances.withUnsafeBufferPointer { d in
-                histogram.withUnsafeMutableBufferPointer { h in
-                    selected.withUnsafeMutableBufferPointer { s in
-                        qk_select_smallest_u16(
-                            d.baseAddress, listCount, shortlist, UInt16(codeBytes * 8), h.baseAddress,
-                            s.baseAddress)
-                    }
-                }
-            }
-            candidates = selected.prefix(chosen).map { Int($0) }
+            selected.reserve(shortlist)
+            let chosen = selected.elements
+            let chosenCount = qk_select_smallest_u16(
+                distances, listCount, shortlist, UInt16(codeBytes * 8), histogram.elements.baseAddress,
+                chosen.baseAddress)
+            candidates = chosen.prefix(chosenCount).map { Int($0) }
         }
         // The shortlisted rows are scattered through megabytes of centroids: gather them with
         // prefetching.
-        if shortlistDots.count < candidates.count { shortlistDots = [Int32](repeating: 0, count: candidates.count) }
+        shortlistRows.reserve(candidates.count)
+        shortlistDots.reserve(candidates.count)
+        let (rows, rowDots, scores) = (shortlistRows.elements, shortlistDots.elements, listScores.elements)
         centroidValues.withUnsafeBufferPointer { c in
-            shortlistRows.removeAll(keepingCapacity: true)
-            for list in candidates { shortlistRows.append(c.baseAddress! + list * dimension) }
+            for (index, list) in candidates.enumerated() { rows[index] = c.baseAddress! + list * dimension }
             query.values.withUnsafeBufferPointer { q in
-                shortlistDots.withUnsafeMutableBufferPointer { out in
-                    qk_dot_i8_gather(q.baseAddress, shortlistRows, candidates.count, dimension, out.baseAddress)
-                }
+                qk_dot_i8_gather(q.baseAddress, rows.baseAddress, candidates.count, dimension, rowDots.baseAddress)
             }
         }
-        for (index, list) in candidates.enumerated() {
-            listScores[list] = Float(shortlistDots[index]) * centroidScales[list]
+        centroidScales.withUnsafeBufferPointer { scales in
+            for (index, list) in candidates.enumerated() { scores[list] = Float(rowDots[index]) * scales[list] }
         }
         candidates.withUnsafeMutableBufferPointer { o in
-            let scores = listScores
             partialSortDescending(o, take: take) { scores[$0] }
         }
         return Array(candidates.prefix(take))
@@ -232,86 +224,91 @@ public final class IVFSearcher {
             var below = 0
             threshold = 0
             while true {
-                let atThreshold = workers.reduce(0) { $0 + Int($1.histogram[threshold]) }
+                let atThreshold = workers.reduce(0) { $0 + Int($1.histogram.elements[threshold]) }
                 if below + atThreshold >= wanted { break }
                 below += atThreshold
                 threshold += 1
             }
             var remaining = wanted - below
             for part in 0..<parts {
-                ties[part] = min(remaining, Int(workers[part].histogram[threshold]))
+                ties[part] = min(remaining, Int(workers[part].histogram.elements[threshold]))
                 remaining -= ties[part]
             }
         }
         pool.run(parts) { workers[$0].select(below: threshold, ties: ties[$0]) }
         // Find every record first, then take the dot products in passes that prefetch the
         // records ahead (they are scattered through the map).
-        rescoreIDs.removeAll(keepingCapacity: true)
+        let selectedTotal = workers.reduce(0) { $0 + $1.selectedCount }
+        rescoreIDs.reserve(selectedTotal)
+        let ids = rescoreIDs.elements
+        var gathered = 0
         if parameters.listsShareVectors {
-            distinctCandidates.removeAll(keepingCapacity: true)
+            distinctCandidates.reserve(selectedTotal)
+            let distinct = distinctCandidates.elements
             for worker in workers {
-                let (ids, distances) = (worker.candidates.ids, worker.candidates.distances)
-                for position in worker.selected.prefix(worker.selectedCount).map(Int.init) {
-                    distinctCandidates.append((distances[position], ids[position]))
+                let (workerIDs, distances) = (worker.candidates.ids.elements, worker.candidates.distances.elements)
+                for position in worker.selected.elements.prefix(worker.selectedCount).lazy.map(Int.init) {
+                    distinct[gathered] = PrefilteredCandidate(distance: distances[position], id: workerIDs[position])
+                    gathered += 1
                 }
             }
-            distinctCandidates.sort { $0.id != $1.id ? $0.id < $1.id : $0.distance < $1.distance }
+            var collected = UnsafeMutableBufferPointer(rebasing: distinct[..<gathered])
+            collected.sort(by: PrefilteredCandidate.byID)
             var unique = 0
-            for candidate in distinctCandidates where unique == 0 || distinctCandidates[unique - 1].id != candidate.id {
-                distinctCandidates[unique] = candidate
+            for candidate in collected where unique == 0 || collected[unique - 1].id != candidate.id {
+                collected[unique] = candidate
                 unique += 1
             }
-            distinctCandidates.removeLast(distinctCandidates.count - unique)
             if unique > parameters.candidateCount {
-                distinctCandidates.sort { $0.distance != $1.distance ? $0.distance < $1.distance : $0.id < $1.id }
-                distinctCandidates.removeLast(unique - parameters.candidateCount)
+                var nearest = UnsafeMutableBufferPointer(rebasing: collected[..<unique])
+                nearest.sort(by: PrefilteredCandidate.byDistance)
+                unique = parameters.candidateCount
             }
-            rescoreIDs.append(contentsOf: distinctCandidates.lazy.map(\.id))
+            for index in 0..<unique { ids[index] = collected[index].id }
+            gathered = unique
         } else {
             for worker in workers {
-                let ids = worker.candidates.ids
-                for position in worker.selected.prefix(worker.selectedCount) { rescoreIDs.append(ids[Int(position)]) }
+                let workerIDs = worker.candidates.ids.elements
+                for position in worker.selected.elements.prefix(worker.selectedCount) {
+                    ids[gathered] = workerIDs[Int(position)]
+                    gathered += 1
+                }
             }
         }
-        rescoreRecords.removeAll(keepingCapacity: true)
+        rescoreRecords.reserve(gathered)
+        let records = rescoreRecords.elements
         var found = 0
-        for index in rescoreIDs.indices {
-            let id = rescoreIDs[index]
+        for index in 0..<gathered {
+            let id = ids[index]
             guard let address = try storage.recordAddress(id: id) else { continue }
-            rescoreIDs[found] = id
+            ids[found] = id
+            records[found] = address.assumingMemoryBound(to: Int8.self)
             found += 1
-            rescoreRecords.append(address.assumingMemoryBound(to: Int8.self))
         }
-        rescoreIDs.removeLast(rescoreIDs.count - found)
-        let ids = rescoreIDs
-        let records = rescoreRecords
-        guard !ids.isEmpty else { return [] }
-        if dots.count < ids.count { dots = [Int32](repeating: 0, count: ids.count) }
+        guard found > 0 else { return [] }
+        dots.reserve(found)
+        let recordDots = dots.elements
         // A part of fewer than a few hundred candidates costs more to hand over than to score.
-        let rescoreParts = max(1, min(parts, ids.count / 256))
-        let rescoreRanges = Self.split([Int](repeating: 1, count: ids.count), into: rescoreParts)
+        let rescoreParts = max(1, min(parts, found / 256))
+        let rescoreRanges = Self.split([Int](repeating: 1, count: found), into: rescoreParts)
         let dimension = self.dimension
         query.values.withUnsafeBufferPointer { q in
-            dots.withUnsafeMutableBufferPointer { out in
-                records.withUnsafeBufferPointer { records in
-                    pool.run(rescoreParts) { part in
-                        let range = rescoreRanges[part]
-                        qk_dot_i8_gather(
-                            q.baseAddress, records.baseAddress! + range.lowerBound, range.count, dimension,
-                            out.baseAddress! + range.lowerBound)
-                    }
-                }
+            pool.run(rescoreParts) { part in
+                let range = rescoreRanges[part]
+                qk_dot_i8_gather(
+                    q.baseAddress, records.baseAddress! + range.lowerBound, range.count, dimension,
+                    recordDots.baseAddress! + range.lowerBound)
             }
         }
         var results: [ScoredID] = []
-        results.reserveCapacity(ids.count)
-        for i in 0..<ids.count {
+        results.reserveCapacity(found)
+        for i in 0..<found {
             let norm = Float(
                 bitPattern: UInt32(
                     littleEndian: UnsafeRawPointer(records[i]!).loadUnaligned(
                         fromByteOffset: dimension, as: UInt32.self)))
             let denominator = query.norm * norm
-            results.append(ScoredID(id: ids[i], score: denominator > 0 ? Float(dots[i]) / denominator : 0))
+            results.append(ScoredID(id: ids[i], score: denominator > 0 ? Float(recordDots[i]) / denominator : 0))
         }
         return topK(results, parameters.k)
     }
@@ -330,5 +327,19 @@ public final class IVFSearcher {
         let dot = query.values.withUnsafeBufferPointer { qk_dot_i8($0.baseAddress, stored.values, dimension) }
         let denominator = query.norm * stored.norm
         return denominator > 0 ? Float(dot) / denominator : 0
+    }
+}
+
+/// A candidate's prefilter distance and id, as the selection of distinct candidates sorts them.
+private struct PrefilteredCandidate {
+    var distance: UInt16
+    var id: UInt64
+
+    /// By id, then by distance (a vector met in two lists comes first with its nearer copy).
+    static func byID(_ a: Self, _ b: Self) -> Bool { a.id != b.id ? a.id < b.id : a.distance < b.distance }
+
+    /// By distance, then by id.
+    static func byDistance(_ a: Self, _ b: Self) -> Bool {
+        a.distance != b.distance ? a.distance < b.distance : a.id < b.id
     }
 }

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import QuarryBase
 
 /// Synthetic embeddings shaped like real ones: a common mean direction shared by all vectors,
 /// topics holding clusters of unequal (Zipf-like) sizes, an anisotropic spectrum (variance
@@ -121,14 +122,13 @@ public struct SyntheticEmbeddings: Sendable {
         let stream: UInt64 = queries ? 0x51 : 0xBA
         let rowsPerTask = 256
         let tasks = (count + rowsPerTask - 1) / rowsPerTask
-        latent.withUnsafeMutableBufferPointer { buffer in
-            let output = UnsafeSendablePointer(buffer.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: tasks) { task in
+        latent.withUnsafeMutableBufferPointer { output in
+            concurrently(tasks) { task in
                 for row in task * rowsPerTask..<min(count, (task + 1) * rowsPerTask) {
                     var generator = SplitMix64(seed: seed ^ (stream << 56) ^ UInt64(first + row) &* 0x9E37_79B9)
                     let cluster = pickCluster(&generator)
                     let spread = spreads[cluster] * noise
-                    let out = output.pointer + row * dimension
+                    let out = output.baseAddress! + row * dimension
                     if shape.clustersPerVector == 1 {
                         for d in 0..<dimension {
                             out[d] =
@@ -183,10 +183,4 @@ public struct SyntheticEmbeddings: Sendable {
         }
         return out
     }
-}
-
-/// A pointer handed to concurrent iterations that write disjoint parts of one buffer.
-struct UnsafeSendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Quarry
+import QuarryBase
 
 /// An error answered with its status and `{"error": message}`.
 struct APIError: Error, CustomStringConvertible {

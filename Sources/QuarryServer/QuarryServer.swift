@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Quarry
+import QuarryBase
 import QuarryEmbed
 
 /// The HTTP server behind `quarry serve`: embeddings (OpenAI and Perplexity shapes), search,
@@ -99,10 +100,9 @@ public final class QuarryServer: Sendable {
 }
 
 /// The collections of the data directory, opened on first use and kept open.
-final class CollectionDirectory: @unchecked Sendable {
+final class CollectionDirectory: Sendable {
     let path: String
-    private let lock = NSLock()
-    private var open: [String: QuarryCollection] = [:]
+    private let open = LockedBox([String: QuarryCollection]())
 
     init(path: String) throws {
         var isDirectory: ObjCBool = false
@@ -133,7 +133,7 @@ final class CollectionDirectory: @unchecked Sendable {
     /// The open collection called `name`; 404 when there is none.
     func collection(named name: String) throws -> QuarryCollection {
         try Self.validate(name)
-        return try lock.withLock {
+        return try open.withLock { open in
             if let collection = open[name] { return collection }
             let directory = path + "/" + name
             guard FileManager.default.fileExists(atPath: directory + "/data.mdb") else {
@@ -148,7 +148,7 @@ final class CollectionDirectory: @unchecked Sendable {
     /// Creates the collection `name`.
     func create(named name: String, dimension: Int, listCount: Int?) throws -> QuarryCollection {
         try Self.validate(name)
-        return try lock.withLock {
+        return try open.withLock { open in
             let directory = path + "/" + name
             guard open[name] == nil, !FileManager.default.fileExists(atPath: directory) else {
                 throw APIError(status: .conflict, message: "a collection named '\(name)' exists already")

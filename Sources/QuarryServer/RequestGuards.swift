@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import QuarryBase
 
 /// Answers 415 to a request that carries a body without a JSON (or JSON-lines) content type.
 /// A web page may send a "simple" cross-origin POST (`text/plain`, form encodings) without a
@@ -91,23 +92,22 @@ struct AllowedHosts: Sendable {
 }
 
 /// A count of bytes in use, bounded by `limit`.
-final class ByteBudget: @unchecked Sendable {
+final class ByteBudget: Sendable {
     let limit: Int
-    private let lock = NSLock()
-    private var used = 0
+    private let used = LockedBox(0)
 
     init(limit: Int) { self.limit = limit }
 
     /// Takes `bytes` if they fit under the limit.
     func reserve(_ bytes: Int) -> Bool {
-        lock.withLock {
+        used.withLock { used in
             guard used + bytes <= limit else { return false }
             used += bytes
             return true
         }
     }
 
-    func release(_ bytes: Int) { lock.withLock { used -= bytes } }
+    func release(_ bytes: Int) { used.withLock { $0 -= bytes } }
 }
 
 extension Request {

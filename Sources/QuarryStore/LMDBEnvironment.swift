@@ -1,4 +1,5 @@
 import CLMDB
+import QuarryBase
 
 #if canImport(Glibc)
     import Glibc

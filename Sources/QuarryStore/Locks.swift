@@ -1,3 +1,5 @@
+import QuarryBase
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,24 +7,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-/// A pthread mutex at a stable address.
-final class PlainMutex: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init() { pthread_mutex_init(mutex, nil) }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-}
 
 /// The lock between transactions (shared) and map resizes (exclusive).
 ///
@@ -103,25 +87,9 @@ final class MapLock: @unchecked Sendable {
     }
 }
 
-/// A per-thread counter (one pthread key), used to count the transactions a thread holds.
-final class ThreadLocalCounter: @unchecked Sendable {
-    private var key = pthread_key_t()
-
-    init() { pthread_key_create(&key, nil) }
-
-    deinit { pthread_key_delete(key) }
-
-    /// The calling thread's count.
-    var value: Int { Int(bitPattern: pthread_getspecific(key)) }
-
-    func add(_ delta: Int) {
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: value + delta))
-    }
-}
-
 /// The environments open in this process, by the directory's device and inode, so that opening
 /// one twice fails clearly instead of silently breaking LMDB's file locks.
-final class OpenEnvironmentRegistry: @unchecked Sendable {
+final class OpenEnvironmentRegistry: Sendable {
     struct DirectoryIdentity: Hashable {
         let device: UInt64
         let inode: UInt64
@@ -129,15 +97,14 @@ final class OpenEnvironmentRegistry: @unchecked Sendable {
 
     static let shared = OpenEnvironmentRegistry()
 
-    private let mutex = PlainMutex()
-    private var open: Set<DirectoryIdentity> = []
+    private let open = LockedBox(Set<DirectoryIdentity>())
 
     /// Records `identity` as open; false when it already is.
     func claim(_ identity: DirectoryIdentity) -> Bool {
-        mutex.withLock { open.insert(identity).inserted }
+        open.withLock { $0.insert(identity).inserted }
     }
 
     func release(_ identity: DirectoryIdentity) {
-        _ = mutex.withLock { open.remove(identity) }
+        _ = open.withLock { $0.remove(identity) }
     }
 }

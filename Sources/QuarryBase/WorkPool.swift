@@ -3,11 +3,11 @@ import Foundation
 /// Dedicated threads for CPU-bound or blocking work (embedding, searching, LMDB writes), kept
 /// off NIO's event loops and Swift's cooperative pool, with a bounded queue: work offered while
 /// every thread is busy and `queueLimit` jobs already wait is refused at once.
-final class WorkPool: @unchecked Sendable {
+public final class WorkPool: @unchecked Sendable {  // mutable fields only under `condition`
     /// Threads that run jobs.
-    let threadCount: Int
+    public let threadCount: Int
     /// Jobs that may wait for a free thread.
-    let queueLimit: Int
+    public let queueLimit: Int
 
     private let condition = NSCondition()
     private var waiting: [@Sendable () -> Void] = []
@@ -15,11 +15,14 @@ final class WorkPool: @unchecked Sendable {
     private var stopping = false
 
     /// Thrown by `run` when the pool and its queue are full.
-    struct Full: Error {
-        let queueLimit: Int
+    public struct Full: Error {
+        /// The limit the queue was at.
+        public let queueLimit: Int
     }
 
-    init(name: String, threadCount: Int, queueLimit: Int) {
+    /// Starts `threadCount` threads (at least one), named `name-0`, `name-1`, …; at most
+    /// `queueLimit` jobs wait beyond those running.
+    public init(name: String, threadCount: Int, queueLimit: Int) {
         self.threadCount = max(1, threadCount)
         self.queueLimit = max(0, queueLimit)
         for index in 0..<self.threadCount {
@@ -31,11 +34,11 @@ final class WorkPool: @unchecked Sendable {
     }
 
     /// Jobs running or waiting.
-    var jobsInFlight: Int { condition.withLock { running + waiting.count } }
+    public var jobsInFlight: Int { condition.withLock { running + waiting.count } }
 
     /// Runs `body` on one of the pool's threads and returns its result; throws `Full` without
     /// running it when the pool cannot take more work.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let accepted = condition.withLock {
                 guard !stopping, running + waiting.count < threadCount + queueLimit else { return false }
@@ -48,7 +51,7 @@ final class WorkPool: @unchecked Sendable {
     }
 
     /// Lets the threads end once the queued jobs are done; later work is refused.
-    func stop() {
+    public func stop() {
         condition.withLock {
             stopping = true
             condition.broadcast()

@@ -113,10 +113,20 @@ class PaddedEncoder:
 def export_onnx(model, work):
     import torch
     path = os.path.join(work, "minilm.onnx")
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
+    mask[1, 12:] = 0  # a padded row, so the mask's arithmetic is traced as used
     torch.onnx.export(
-        model, (ids, mask, torch.zeros_like(ids)), path, input_names=["input_ids", "attention_mask", "token_type_ids"],
+        LastHiddenState().eval(), (ids, mask, torch.zeros_like(ids)), path, input_names=["input_ids", "attention_mask", "token_type_ids"],
         output_names=["last_hidden_state"], opset_version=17, dynamo=False,
         dynamic_axes={name: {0: "batch", 1: "length"} for name in ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
     return path
@@ -124,6 +134,7 @@ def export_onnx(model, work):
 
 def onnx_variants(model, work):
     """(name, path) of the F32 graphs and their dynamic INT8 quantizations."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     plain = export_onnx(model, work)
     variants = [("onnxruntime f32", plain)]
@@ -136,7 +147,8 @@ def onnx_variants(model, work):
         print(f"onnxruntime.transformers optimizer unavailable ({error}); fused graphs skipped", flush=True)
     for name, path in list(variants):
         quantized = path.replace(".onnx", "-int8.onnx")
-        quantize_dynamic(path, quantized, weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(path, quantized, weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         variants.append((name.replace("f32", "int8"), quantized))
     return variants
 
@@ -193,7 +205,7 @@ def main():
         with open(input_path, "w") as f:
             for text in texts:
                 f.write(json.dumps({"text": text}) + "\n")
-        model = BertModel.from_pretrained(MODEL_DIR).eval()
+        model = BertModel.from_pretrained(MODEL_DIR, attn_implementation="eager").eval()
         paths = {}  # name -> callable returning (vectors, tokens)
 
         def quarry_path(weights):

@@ -30,6 +30,27 @@ QK_DECLARE_LEVEL(avx2)
 QK_DECLARE_LEVEL(avx512)
 #endif
 
+/* The INT8 matrix product at one level: the packed layout and the epilogue are shared
+ * (gemm_int8.c); `out` is NULL for the exact integer form, which writes `c`. */
+typedef struct {
+    const float *a_scales;
+    const float *w_scales;
+    const float *bias;
+    int accumulate;
+    float *out;
+    size_t ldo;
+} qk_gemm_epilogue;
+
+#define QK_DECLARE_GEMM_I8(suffix)                                                                 \
+    void qk_gemm_u8i8_##suffix(const uint8_t *a, size_t lda, size_t m, size_t k,                   \
+                               const int8_t *packed, const int32_t *sums, size_t n, int32_t *c,    \
+                               size_t ldc, const qk_gemm_epilogue *epilogue);
+
+QK_DECLARE_GEMM_I8(portable)
+#if QK_X86
+QK_DECLARE_GEMM_I8(avx512)
+#endif
+
 /* How many vectors ahead qk_dot_i8_gather prefetches. */
 #ifndef QK_GATHER_PREFETCH_AHEAD
 #define QK_GATHER_PREFETCH_AHEAD 6

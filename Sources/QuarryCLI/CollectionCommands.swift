@@ -44,6 +44,7 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Crawl records: JSONL or WET, plain, .gz or .zst.") var docs: String?
     @Option(help: "The embedding model directory (config.json, tokenizer, *.safetensors).") var model: String?
     @OptionGroup var remote: RemoteEmbedderOptions
+    @OptionGroup var encoder: LocalEncoderOptions
     @Option(help: "With --embedder: the model directory or tokenizer.json whose tokenizer sizes the chunks.")
     var tokenizer: String?
     @Option(help: "Tokens per chunk (default: the model's window, at most 256).") var chunkTokens: Int?
@@ -109,7 +110,7 @@ struct IngestCommand: ParsableCommand {
                 throw ValidationError("--docs needs --model DIR or --embedder URL for a new collection")
             }
             resolvedModel = URL(fileURLWithPath: modelPath).standardizedFileURL.path
-            embedder = try Embedder(modelDirectory: URL(fileURLWithPath: resolvedModel))
+            embedder = try Embedder(modelDirectory: URL(fileURLWithPath: resolvedModel), weights: encoder.weights)
         }
         let collection =
             existing
@@ -165,6 +166,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "A text query, embedded with the collection's model.") var text: String?
     @Option(help: "The embedding model directory (default: the one recorded in the collection).")
     var model: String?
+    @OptionGroup var encoder: LocalEncoderOptions
     @Option(help: "For a collection embedded by an embedding server: the model directory or tokenizer.json.")
     var tokenizer: String?
     @Option(name: .short, help: "Results per query.") var k: Int = 10
@@ -190,7 +192,7 @@ struct SearchCommand: ParsableCommand {
                 let embedder: any TextEmbedding =
                     try RemoteEmbedderOptions.parse([]).settings(recorded: modelPath).map { settings in
                         try RemoteEmbedderOptions.connect(settings, tokenizerPath: tokenizer)
-                    } ?? Embedder(modelDirectory: URL(fileURLWithPath: modelPath))
+                    } ?? Embedder(modelDirectory: URL(fileURLWithPath: modelPath), weights: encoder.weights)
                 let query = try collection.prepare(text: text, embedder: embedder)
                 let hits = try collection.searchDocuments(
                     query, k: k, nprobe: nprobe, oversample: oversample, byDocument: byDocument, exact: exact)

@@ -28,6 +28,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Matryoshka dimensions: keep the first N components.") var dims: Int?
     @Option(help: "Longest sequence in tokens (default: the model's).") var maxTokens: Int?
     @Option(help: "Output .npy file.") var output: String
+    @OptionGroup var encoder: LocalEncoderOptions
 
     /// What one input line holds.
     private enum Item {
@@ -41,7 +42,8 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let embedder = try Embedder(modelDirectory: URL(fileURLWithPath: model), maxTokens: maxTokens)
+        let embedder = try Embedder(
+            modelDirectory: URL(fileURLWithPath: model), maxTokens: maxTokens, weights: encoder.weights)
         let dimension = dims ?? embedder.dimension
         guard dimension > 0, dimension <= embedder.dimension else {
             throw ValidationError("--dims must be in 1...\(embedder.dimension)")

@@ -3,6 +3,18 @@ import Foundation
 import Quarry
 import QuarryEmbed
 
+extension WeightPrecision: ExpressibleByArgument {}
+
+/// `--weights f32|int8`: how the local encoder holds its dense layers' weights, shared by
+/// `embed`, `ingest`, `search` and `serve`.
+struct LocalEncoderOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The local encoder's weights: f32 (the reference) or int8 (per-channel INT8, VNNI where present).",
+            discussion: "The default is the fastest form whose embeddings stay within cosine 0.99 of F32."))
+    var weights: WeightPrecision = .fastestAccurate
+}
+
 /// `--embedder URL` and its settings, shared by `ingest` and `serve`.
 struct RemoteEmbedderOptions: ParsableArguments {
     @Option(

@@ -20,6 +20,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Relevance judgements (BEIR qrels .tsv: query-id, corpus-id, score) for text queries.")
     var qrels: String?
     @Option(help: "With --qrels: the embedding model directory (default: the collection's).") var model: String?
+    @OptionGroup var encoder: LocalEncoderOptions
     @Option(help: "Ground truth: int32/int64 .npy [nq, >=k] of 0-based row numbers in ingest order.")
     var groundTruth: String?
     @Option(help: "With --ground-truth: the keys file used at ingest, to map row numbers to keys.")
@@ -62,7 +63,8 @@ struct EvalCommand: ParsableCommand {
         try reportingErrors {
             if let qrels {
                 try RelevanceEvaluation(
-                    directory: directory, queries: queries, qrels: qrels, model: model, cutoffs: k, nprobe: nprobe,
+                    directory: directory, queries: queries, qrels: qrels, model: model, weights: encoder.weights,
+                    cutoffs: k, nprobe: nprobe,
                     oversample: oversample, limit: limit
                 ).run()
                 return

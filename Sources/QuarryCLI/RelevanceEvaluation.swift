@@ -11,6 +11,7 @@ struct RelevanceEvaluation {
     let queries: String
     let qrels: String
     let model: String?
+    let weights: WeightPrecision
     let cutoffs: [Int]
     let nprobe: [Int]
     let oversample: [Double]
@@ -35,7 +36,8 @@ struct RelevanceEvaluation {
         var texts = try Self.readQueries(queries).filter { judgements[$0.id] != nil }
         if let limit { texts = Array(texts.prefix(max(0, limit))) }
         guard !texts.isEmpty else { throw ValidationError("no query in \(queries) has a judgement in \(qrels)") }
-        let embedder = try Embedder(modelDirectory: URL(fileURLWithPath: try collection.modelPath(override: model)))
+        let embedder = try Embedder(
+            modelDirectory: URL(fileURLWithPath: try collection.modelPath(override: model)), weights: weights)
         printError("eval: embedding \(texts.count) queries")
         let dimension = collection.manifest.dimension
         let prepared = try embedder.embed(texts.map(\.text)).map {

@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
             "The embedding model directory for text queries, ingest and /v1/embeddings; with --embedder, the model directory or tokenizer.json of its tokenizer."
     ) var model: String
     @OptionGroup var remote: RemoteEmbedderOptions
+    @OptionGroup var encoder: LocalEncoderOptions
     @Option(
         help:
             "The name clients give as \"model\" (default: the model directory's name, or its config's when that is generic)."
@@ -44,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = ServerConfiguration(dataDirectory: data, modelDirectory: model)
         configuration.modelName = modelName
+        configuration.weights = encoder.weights
         configuration.embedder = try reportingErrors { try remote.settings() }
         configuration.host = host
         configuration.port = port

@@ -27,7 +27,7 @@ struct BertNetwork: EncoderNetwork {
     private let embeddingNormBias: Tensor
     private let layers: [BertLayer]
 
-    init(store: TensorStore, config: ModelConfig) throws {
+    init(store: TensorStore, config: ModelConfig, precision: WeightPrecision) throws {
         self.config = config
         shape = AttentionShape(
             heads: config.headCount, keyValueHeads: config.headCount, headDimension: config.headDimension)
@@ -50,16 +50,22 @@ struct BertNetwork: EncoderNetwork {
             let attentionNorm = try norm(prefix + "attention.output.LayerNorm")
             let outputNorm = try norm(prefix + "output.LayerNorm")
             return BertLayer(
-                query: try Linear(store, prefix + "attention.self.query", inputSize: hidden, outputSize: hidden),
-                key: try Linear(store, prefix + "attention.self.key", inputSize: hidden, outputSize: hidden),
-                value: try Linear(store, prefix + "attention.self.value", inputSize: hidden, outputSize: hidden),
+                query: try Linear(
+                    store, prefix + "attention.self.query", inputSize: hidden, outputSize: hidden, precision: precision),
+                key: try Linear(
+                    store, prefix + "attention.self.key", inputSize: hidden, outputSize: hidden, precision: precision),
+                value: try Linear(
+                    store, prefix + "attention.self.value", inputSize: hidden, outputSize: hidden, precision: precision),
                 attentionOutput: try Linear(
-                    store, prefix + "attention.output.dense", inputSize: hidden, outputSize: hidden),
+                    store, prefix + "attention.output.dense", inputSize: hidden, outputSize: hidden,
+                    precision: precision),
                 attentionNormWeight: attentionNorm.0, attentionNormBias: attentionNorm.1,
                 intermediate: try Linear(
-                    store, prefix + "intermediate.dense", inputSize: hidden, outputSize: config.intermediateSize),
+                    store, prefix + "intermediate.dense", inputSize: hidden, outputSize: config.intermediateSize,
+                    precision: precision),
                 output: try Linear(
-                    store, prefix + "output.dense", inputSize: config.intermediateSize, outputSize: hidden),
+                    store, prefix + "output.dense", inputSize: config.intermediateSize, outputSize: hidden,
+                    precision: precision),
                 outputNormWeight: outputNorm.0, outputNormBias: outputNorm.1)
         }
     }

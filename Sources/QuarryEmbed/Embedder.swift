@@ -47,18 +47,21 @@ public final class Embedder: Sendable {
     private let tokensPerBatch: Int
 
     /// Loads the model and its tokenizer (`loadTokenizer(modelDirectory:)`) from `modelDirectory`;
-    /// `maxTokens` as in `init(modelDirectory:tokenizer:maxTokens:)`.
-    public convenience init(modelDirectory: URL, maxTokens: Int? = nil) throws {
+    /// `maxTokens` and `weights` as in `init(modelDirectory:tokenizer:maxTokens:weights:)`.
+    public convenience init(modelDirectory: URL, maxTokens: Int? = nil, weights: WeightPrecision = .f32) throws {
         try self.init(
             modelDirectory: modelDirectory, tokenizer: try loadTokenizer(modelDirectory: modelDirectory),
-            maxTokens: maxTokens)
+            maxTokens: maxTokens, weights: weights)
     }
 
-    /// Loads the model in `modelDirectory` and uses `tokenizer` for its text.
-    /// `maxTokens` defaults to sentence-transformers' `max_seq_length` when the directory has a
-    /// `sentence_bert_config.json` (all-MiniLM-L6-v2: 256), else to `max_position_embeddings`.
-    public init(modelDirectory: URL, tokenizer: any Tokenizer, maxTokens: Int? = nil) throws {
-        encoder = try TransformerEncoder(modelDirectory: modelDirectory)
+    /// Loads the model in `modelDirectory` (its dense layers' weights in `weights` precision)
+    /// and uses `tokenizer` for its text. `maxTokens` defaults to sentence-transformers'
+    /// `max_seq_length` when the directory has a `sentence_bert_config.json`
+    /// (all-MiniLM-L6-v2: 256), else to `max_position_embeddings`.
+    public init(
+        modelDirectory: URL, tokenizer: any Tokenizer, maxTokens: Int? = nil, weights: WeightPrecision = .f32
+    ) throws {
+        encoder = try TransformerEncoder(modelDirectory: modelDirectory, weights: weights)
         self.tokenizer = tokenizer
         let settings = try SentenceTransformerSettings(directory: modelDirectory)
         normalizes = settings.normalizes

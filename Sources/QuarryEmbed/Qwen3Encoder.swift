@@ -27,7 +27,7 @@ struct Qwen3Network: EncoderNetwork {
     /// RoPE inverse frequencies `1 / theta^(2i/d)`, computed in F32 as transformers does.
     private let inverseFrequencies: [Float]
 
-    init(store: TensorStore, config: ModelConfig) throws {
+    init(store: TensorStore, config: ModelConfig, precision: WeightPrecision) throws {
         self.config = config
         shape = AttentionShape(
             heads: config.headCount, keyValueHeads: config.keyValueHeadCount, headDimension: config.headDimension)
@@ -39,21 +39,29 @@ struct Qwen3Network: EncoderNetwork {
             return Qwen3Layer(
                 inputNorm: try store.tensor(prefix + "input_layernorm.weight", shape: [hidden]),
                 query: try Linear(
-                    store, prefix + "self_attn.q_proj", inputSize: hidden, outputSize: config.headCount * d),
+                    store, prefix + "self_attn.q_proj", inputSize: hidden, outputSize: config.headCount * d,
+                    precision: precision),
                 key: try Linear(
-                    store, prefix + "self_attn.k_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d),
+                    store, prefix + "self_attn.k_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d,
+                    precision: precision),
                 value: try Linear(
-                    store, prefix + "self_attn.v_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d),
+                    store, prefix + "self_attn.v_proj", inputSize: hidden, outputSize: config.keyValueHeadCount * d,
+                    precision: precision),
                 output: try Linear(
-                    store, prefix + "self_attn.o_proj", inputSize: config.headCount * d, outputSize: hidden),
+                    store, prefix + "self_attn.o_proj", inputSize: config.headCount * d, outputSize: hidden,
+                    precision: precision),
                 queryNorm: try store.tensor(prefix + "self_attn.q_norm.weight", shape: [d]),
                 keyNorm: try store.tensor(prefix + "self_attn.k_norm.weight", shape: [d]),
                 postAttentionNorm: try store.tensor(prefix + "post_attention_layernorm.weight", shape: [hidden]),
                 gate: try Linear(
-                    store, prefix + "mlp.gate_proj", inputSize: hidden, outputSize: config.intermediateSize),
-                up: try Linear(store, prefix + "mlp.up_proj", inputSize: hidden, outputSize: config.intermediateSize),
+                    store, prefix + "mlp.gate_proj", inputSize: hidden, outputSize: config.intermediateSize,
+                    precision: precision),
+                up: try Linear(
+                    store, prefix + "mlp.up_proj", inputSize: hidden, outputSize: config.intermediateSize,
+                    precision: precision),
                 down: try Linear(
-                    store, prefix + "mlp.down_proj", inputSize: config.intermediateSize, outputSize: hidden))
+                    store, prefix + "mlp.down_proj", inputSize: config.intermediateSize, outputSize: hidden,
+                    precision: precision))
         }
         finalNorm = try store.tensor("norm.weight", shape: [hidden])
         let theta = config.ropeTheta

@@ -5,16 +5,27 @@ import Foundation
 // Row-major F32 building blocks shared by the encoders. Every matrix product goes through
 // OpenBLAS sgemm; the element-wise loops work in place on contiguous buffers.
 
-/// A dense layer `y = x Wᵀ + b` with `W` stored `[outputSize, inputSize]` as PyTorch does.
+/// A dense layer `y = x Wᵀ + b` with `W` stored `[outputSize, inputSize]` as PyTorch does, in F32
+/// (multiplied by OpenBLAS sgemm) or quantized to INT8 (`QuantizedMatrix`).
 struct Linear: Sendable {
-    let weight: Tensor
+    private enum Weights {
+        case f32(Tensor)
+        case int8(QuantizedMatrix)
+    }
+
+    private let weights: Weights
     let bias: Tensor?
     let inputSize: Int
     let outputSize: Int
 
-    /// Loads `name.weight` and, when the checkpoint has it, `name.bias`.
-    init(_ store: TensorStore, _ name: String, inputSize: Int, outputSize: Int) throws {
-        weight = try store.tensor(name + ".weight", shape: [outputSize, inputSize])
+    /// Loads `name.weight` and, when the checkpoint has it, `name.bias`, keeping the weight in
+    /// `precision`.
+    init(_ store: TensorStore, _ name: String, inputSize: Int, outputSize: Int, precision: WeightPrecision) throws {
+        let weight = try store.tensor(name + ".weight", shape: [outputSize, inputSize])
+        switch precision {
+        case .f32: weights = .f32(weight)
+        case .int8: weights = .int8(QuantizedMatrix(weight, inputSize: inputSize, outputSize: outputSize))
+        }
         bias = store.contains(name + ".bias") ? try store.tensor(name + ".bias", shape: [outputSize]) : nil
         self.inputSize = inputSize
         self.outputSize = outputSize
@@ -27,20 +38,25 @@ struct Linear: Sendable {
         accumulate: Bool = false
     ) {
         guard rows > 0 else { return }
-        if let bias {
-            for row in 0..<rows {
-                let target = output + row * outputSize
-                if accumulate {
-                    cblas_saxpy(Int32(outputSize), 1, bias.values, 1, target, 1)
-                } else {
-                    target.update(from: bias.values, count: outputSize)
+        switch weights {
+        case .int8(let matrix):
+            matrix.apply(input, rows: rows, bias: bias?.values, into: output, accumulate: accumulate)
+        case .f32(let weight):
+            if let bias {
+                for row in 0..<rows {
+                    let target = output + row * outputSize
+                    if accumulate {
+                        cblas_saxpy(Int32(outputSize), 1, bias.values, 1, target, 1)
+                    } else {
+                        target.update(from: bias.values, count: outputSize)
+                    }
                 }
             }
+            let beta: Float = accumulate || bias != nil ? 1 : 0
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputSize), Int32(inputSize),
+                1, input, Int32(inputSize), weight.values, Int32(inputSize), beta, output, Int32(outputSize))
         }
-        let beta: Float = accumulate || bias != nil ? 1 : 0
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputSize), Int32(inputSize),
-            1, input, Int32(inputSize), weight.values, Int32(inputSize), beta, output, Int32(outputSize))
     }
 }
 

@@ -74,23 +74,28 @@ public enum EncoderError: Error, CustomStringConvertible {
 }
 
 /// A BERT or Qwen3 encoder loaded from a Hugging Face model directory (`config.json` plus
-/// `model.safetensors` or a sharded checkpoint), computing in F32 whatever the stored dtype.
+/// `model.safetensors` or a sharded checkpoint), computing in F32 whatever the stored dtype,
+/// with the dense layers' weights in F32 or quantized to INT8 (`WeightPrecision`).
 public final class TransformerEncoder: Sendable {
     public let config: ModelConfig
+    /// How the dense layers' weights are held.
+    public let weights: WeightPrecision
     let network: any EncoderNetwork
 
-    /// Loads the weights in `modelDirectory`; the architecture comes from its `config.json`.
-    public init(modelDirectory: URL) throws {
+    /// Loads the weights in `modelDirectory`, the dense layers' in `weights` precision; the
+    /// architecture comes from its `config.json`.
+    public init(modelDirectory: URL, weights: WeightPrecision = .f32) throws {
         config = try ModelConfig(directory: modelDirectory)
+        self.weights = weights
         switch config.architecture {
         case .bert:
             let store = try TensorStore(
                 directory: modelDirectory, probe: "embeddings.word_embeddings.weight", prefixes: ["", "bert."])
-            network = try BertNetwork(store: store, config: config)
+            network = try BertNetwork(store: store, config: config, precision: weights)
         case .qwen3:
             let store = try TensorStore(
                 directory: modelDirectory, probe: "embed_tokens.weight", prefixes: ["", "model."])
-            network = try Qwen3Network(store: store, config: config)
+            network = try Qwen3Network(store: store, config: config, precision: weights)
         }
     }
 

@@ -49,7 +49,7 @@ public final class QuarryServer: Sendable {
             modelPath = remote.identity
             modelName = configuration.modelName ?? remote.model ?? defaultModelName(directory: modelURL)
         } else {
-            embedder = try Embedder(modelDirectory: modelURL)
+            embedder = try Embedder(modelDirectory: modelURL, weights: configuration.weights)
             modelPath = modelURL.path
             modelName = configuration.modelName ?? defaultModelName(directory: modelURL)
         }

@@ -12,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var embedder: RemoteEmbedderSettings?
     /// The name requests and `GET /v1/models` use for the model (default: `defaultModelName`).
     public var modelName: String?
+    /// How the local encoder holds its dense layers' weights.
+    public var weights: WeightPrecision = .f32
     public var host = "127.0.0.1"
     /// The port to listen on; 0 picks a free one.
     public var port = 8080

@@ -121,7 +121,8 @@ final class FakeEmbedder: @unchecked Sendable {
         let local = scratch.path + "/local"
         let remote = scratch.path + "/remote"
         let common = ["--docs", docs, "--batch-size", "16", "--training-documents", "16", "--json"]
-        let localRun = try await quarry(["ingest", local, "--model", miniLMPath] + common)
+        // F32 weights, as the in-process server (ServerConfiguration's default) embeds with.
+        let localRun = try await quarry(["ingest", local, "--model", miniLMPath, "--weights", "f32"] + common)
         try #require(localRun.status == 0, "local ingest failed: \(localRun.error)")
         let localReport = try report(localRun.output)
         let queries = ["assembler for 6502 processors", "text editor", "network monitoring tool"]
@@ -143,7 +144,7 @@ final class FakeEmbedder: @unchecked Sendable {
             #expect(recorded == "remote:openai \(endpoint)")
 
             for query in queries {
-                let expected = try await search(local, query)
+                let expected = try await search(local, query, extra: ["--weights", "f32"])
                 let found = try await search(remote, query, extra: ["--tokenizer", miniLMPath])
                 #expect(expected.count == 5)
                 #expect(found.map(\.key) == expected.map(\.key), "\(query)")
@@ -160,7 +161,7 @@ final class FakeEmbedder: @unchecked Sendable {
             defer { second.stop() }
             #expect(second.embedder.dimension == 384 && second.embedder.normalizes)
             try await second.application().test(.live) { other in
-                let expected = try await search(local, queries[0])
+                let expected = try await search(local, queries[0], extra: ["--weights", "f32"])
                 let found = try await other.send(
                     .post, "/v1/collections/remote/search",
                     json: jsonText(["query": queries[0], "k": 5, "exact": true]))

@@ -116,6 +116,34 @@ void qk_layer_norm_f32(float *values, size_t rows, size_t width, const float *ga
 void qk_rms_norm_f32(const float *input, float *output, size_t rows, size_t width,
                      const float *gain, float epsilon);
 
+/* ---- INT8 matrix products of the quantized encoders -------------------------------------
+ * y = x Wᵀ with W [n, k] INT8 (one scale per output row, symmetric) and x quantized per row to
+ * INT8 and stored offset-binary (q + 128, as VNNI's unsigned-by-signed vpdpbusd wants): the
+ * products sum (x_u8 - 128) * w = sum x_u8 * w - 128 * sum w, so each column's weight sum is
+ * kept beside the packed weights. The AVX-512 level uses VNNI; every level gives identical
+ * results (the integer sums exactly, the dequantized floats bit for bit). */
+
+/// Bytes of a packed [n, k] weight matrix: n rounded up to 16 times k rounded up to 4.
+size_t qk_gemm_i8_packed_bytes(size_t n, size_t k);
+/// Packs row-major INT8 weights `w` [n, k] into panels of 16 output rows × 4 inner values
+/// (`packed` holds qk_gemm_i8_packed_bytes(n, k) bytes; padding is zero) and writes each row's
+/// sum of weights to `sums` [n].
+void qk_gemm_i8_pack(const int8_t *w, size_t n, size_t k, int8_t *packed, int32_t *sums);
+/// Quantizes `m` rows of `k` floats (row stride `ldx`) per row: scale = max|x| / 127 (0 for an
+/// all-zero row), q = x / scale rounded to nearest even, written as q + 128 to rows of `ldq`
+/// bytes (ldq >= k rounded up to 4; the padding bytes are written as 128); scales[m].
+void qk_quantize_rows_u8(const float *x, size_t m, size_t k, size_t ldx, uint8_t *q, size_t ldq,
+                         float *scales);
+/// c[i, j] = sum_k (a[i, k] - 128) * w[j, k] exactly, for offset-binary rows `a` of `lda` bytes
+/// (lda >= k rounded up to 4; bytes past k are ignored) and packed weights with their sums.
+void qk_gemm_u8i8_i32(const uint8_t *a, size_t lda, size_t m, size_t k, const int8_t *packed,
+                      const int32_t *sums, size_t n, int32_t *c, size_t ldc);
+/// The same products dequantized: v = (float)c[i, j] * (a_scales[i] * w_scales[j]), plus
+/// bias[j] when `bias` is not NULL; written to out[i, j], or added to it when `accumulate`.
+void qk_gemm_u8i8_f32(const uint8_t *a, size_t lda, size_t m, size_t k, const int8_t *packed,
+                      const int32_t *sums, size_t n, const float *a_scales, const float *w_scales,
+                      const float *bias, int accumulate, float *out, size_t ldo);
+
 #ifdef __cplusplus
 }
 #endif

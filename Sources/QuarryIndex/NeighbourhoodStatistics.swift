@@ -1,3 +1,4 @@
+import CQuarryKernels
 import Foundation
 
 /// How wide a data set's neighbourhoods are, in the figures that decide how hard deep retrieval
@@ -37,17 +38,9 @@ public struct NeighbourhoodStatistics: Sendable, Codable, Equatable {
         precondition(queryCount == truth.count && listCount > 0 && baseCount >= listCount)
         var generator = SplitMix64(seed: seed)
         func cosine(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Int8>) -> Double {
-            var dot = 0
-            var aa = 0
-            var bb = 0
-            for d in 0..<dimension {
-                let x = Int(a[d])
-                let y = Int(b[d])
-                dot += x * y
-                aa += x * x
-                bb += y * y
-            }
-            return aa > 0 && bb > 0 ? Double(dot) / (Double(aa).squareRoot() * Double(bb).squareRoot()) : 0
+            let aa = Double(qk_dot_i8(a, a, dimension))
+            let bb = Double(qk_dot_i8(b, b, dimension))
+            return aa > 0 && bb > 0 ? Double(qk_dot_i8(a, b, dimension)) / (aa.squareRoot() * bb.squareRoot()) : 0
         }
         var neighbourCosines: [Int: Double] = [:]
         queries.withUnsafeBufferPointer { q in

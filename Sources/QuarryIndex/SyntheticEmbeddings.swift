@@ -145,9 +145,10 @@ public struct SyntheticEmbeddings: Sendable {
                         weights.append(shape.secondaryWeight * Float(generator.nextUnit()))
                     }
                     let norm = weights.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    let scaled = weights.map { $0 / norm }
                     for d in 0..<dimension {
                         var value = mean[d] + spread * spectrum[d] * generator.nextGaussian()
-                        for (c, w) in zip(mixed, weights) { value += w / norm * centers[c * dimension + d] }
+                        for (c, w) in zip(mixed, scaled) { value += w * centers[c * dimension + d] }
                         out[d] = value
                     }
                 }

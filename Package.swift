@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "QuarryServer",
             dependencies: [
-                "Quarry", "QuarryBase", "QuarryEmbed", "QuarryIndex",
+                "Quarry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

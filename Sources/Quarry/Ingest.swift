@@ -339,13 +339,13 @@ extension QuarryCollection {
         var records: [UInt8] = []
         records.reserveCapacity(rows * recordBytes)
         var pending: [Int32: (ids: [UInt64], codes: [UInt8])] = [:]
+        let membership = listMembership(txn, dimension: dimension)
         try values.withUnsafeBufferPointer { allValues in
             for r in 0..<rows {
                 let key = keyAt(r)
                 let vector = UnsafeBufferPointer(rebasing: allValues[r * dimension..<(r + 1) * dimension])
                 if let existing = try txn.get(databases.keys, key: key).map(InternalID.decode) {
-                    let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
-                    if let stored = try lookup.vector(id: existing),
+                    if let stored = try membership.records.vector(id: existing),
                         memcmp(stored.values, vector.baseAddress!, dimension) == 0
                     {
                         result.unchanged += 1
@@ -367,9 +367,7 @@ extension QuarryCollection {
                 pending[list, default: ([], [])].codes.append(contentsOf: code)
                 if r < assignment.secondary.count, assignment.secondary[r] >= 0 {
                     let second = assignment.secondary[r]
-                    try txn.put(
-                        databases.spills, key: InternalID.encode(id), value: ListID.encode(UInt32(second)), append: true
-                    )
+                    try membership.recordSecondList(UInt32(second), of: id, append: true)
                     pending[second, default: ([], [])].ids.append(id)
                     pending[second, default: ([], [])].codes.append(contentsOf: code)
                 }
@@ -388,15 +386,15 @@ extension QuarryCollection {
 
     /// Removes vector `id` from its posting list(s) and deletes its key records.
     func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
-        let dimension = loadedManifest.dimension
-        let lookup = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
-        guard try txn.get(databases.idKeys, key: InternalID.encode(id)) != nil, let stored = try lookup.vector(id: id)
+        let membership = listMembership(txn, dimension: loadedManifest.dimension)
+        guard try txn.get(databases.idKeys, key: InternalID.encode(id)) != nil,
+            let holders = try membership.lists(of: id)
         else { return }
         let lists = invertedLists(txn, manifest: loadedManifest)
-        try remove(id, fromList: stored.list, of: lists)
-        if let second = try txn.get(databases.spills, key: InternalID.encode(id)) {
-            try remove(id, fromList: try ListID.decode(second), of: lists)
-            try txn.delete(databases.spills, key: InternalID.encode(id))
+        try remove(id, fromList: holders.first, of: lists)
+        if let second = holders.second {
+            try remove(id, fromList: second, of: lists)
+            try membership.forgetSecondList(of: id)
         }
         // The record stays in its segment, unreachable: no list, key or id-key refers to it.
         try txn.delete(databases.idKeys, key: InternalID.encode(id))

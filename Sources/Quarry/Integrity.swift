@@ -40,7 +40,7 @@ extension QuarryCollection {
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
         return try environment.read { txn in
             var report = IntegrityReport()
-            let records = VectorRecords(txn: txn, database: databases.vectors, dimension: dimension)
+            let membership = listMembership(txn, dimension: dimension)
             // Internal id → the lists it must appear in, with a count of appearances found.
             var expected: [UInt64: (primary: UInt32, secondary: UInt32?, seen: Int)] = [:]
             try txn.forEach(databases.keys) { key, value in
@@ -55,21 +55,21 @@ extension QuarryCollection {
                     report.note("key '\(keyText)' has id \(id), which does not map back to it")
                     return true
                 }
-                guard let stored = try records.vector(id: id) else {
+                guard let first = try membership.records.vector(id: id)?.list else {
                     report.note("key '\(keyText)' (id \(id)) has no vector record")
                     return true
                 }
-                if Int(stored.list) >= manifest.listCount {
-                    report.note("vector \(id) names list \(stored.list) of \(manifest.listCount)")
+                if Int(first) >= manifest.listCount {
+                    report.note("vector \(id) names list \(first) of \(manifest.listCount)")
                 }
-                var secondary: UInt32?
-                if let spill = try txn.get(databases.spills, key: InternalID.encode(id)),
-                    let second = try? ListID.decode(spill)
-                {
-                    secondary = second
-                    report.spilledVectors += 1
+                var second: UInt32?
+                do {
+                    second = try membership.secondList(of: id)
+                } catch {
+                    report.note("the spill record of vector \(id) is malformed")
                 }
-                expected[id] = (stored.list, secondary, 0)
+                if second != nil { report.spilledVectors += 1 }
+                expected[id] = (first, second, 0)
                 return true
             }
             let idKeyCount = try txn.entryCount(databases.idKeys)

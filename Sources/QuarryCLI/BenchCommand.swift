@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import QuarryIndex
+import Quarry
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

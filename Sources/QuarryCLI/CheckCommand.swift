@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Quarry
-import QuarryIndex
 
 /// What `quarry check` found.
 struct CheckReport: Codable {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Quarry
-import QuarryEmbed
-import QuarryIndex
 
 struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import QuarryEmbed
-import QuarryIndex
+import Quarry
 
 /// `quarry embed`: texts in, one `.npy` matrix of embeddings out.
 struct EmbedCommand: ParsableCommand {

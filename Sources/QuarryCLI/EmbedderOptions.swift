@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Quarry
-import QuarryEmbed
 
 extension WeightPrecision: ExpressibleByArgument {}
 

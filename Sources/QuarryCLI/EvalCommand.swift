@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Quarry
-import QuarryIndex
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

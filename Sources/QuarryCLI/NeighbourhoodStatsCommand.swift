@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Quarry
-import QuarryIndex
 
 /// `quarry bench stats`: how wide a data set's neighbourhoods are (see `NeighbourhoodStatistics`).
 struct NeighbourhoodStatsCommand: ParsableCommand {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Quarry
-import QuarryEmbed
-import QuarryIndex
 
 /// Evaluation of text queries against relevance judgements (BEIR layout): Recall@k and
 /// nDCG@10 of the index, per search setting, beside the same figures from an exact scan.

@@ -303,10 +303,7 @@ public final class IVFSearcher {
         var results: [ScoredID] = []
         results.reserveCapacity(found)
         for i in 0..<found {
-            let norm = Float(
-                bitPattern: UInt32(
-                    littleEndian: UnsafeRawPointer(records[i]!).loadUnaligned(
-                        fromByteOffset: dimension, as: UInt32.self)))
+            let norm = StoredVector.norm(ofRecordAt: UnsafeRawPointer(records[i]!), dimension: dimension)
             let denominator = query.norm * norm
             results.append(ScoredID(id: ids[i], score: denominator > 0 ? Float(recordDots[i]) / denominator : 0))
         }

@@ -30,11 +30,7 @@ final class CandidateBuffer {
                     block.count, scored)
             }
         }
-        let collected = ids.elements
-        UnsafeMutableRawPointer(collected.baseAddress! + start).copyMemory(from: block.ids, byteCount: 8 * block.count)
-        #if _endian(big)
-            for i in start..<needed { collected[i] = UInt64(littleEndian: collected[i]) }
-        #endif
+        block.copyIDs(to: ids.elements.baseAddress! + start)
         count = needed
     }
 }

@@ -50,8 +50,17 @@ public struct IVFBlock {
     }
 
     /// Internal id of entry `index`.
-    @inline(__always) public func id(at index: Int) -> UInt64 {
+    @inlinable public func id(at index: Int) -> UInt64 {
         UInt64(littleEndian: ids.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self))
+    }
+
+    /// Copies every entry's internal id, in order, to `target` (room for `count`): one memory
+    /// copy on a little-endian host.
+    @inlinable public func copyIDs(to target: UnsafeMutablePointer<UInt64>) {
+        UnsafeMutableRawPointer(target).copyMemory(from: ids, byteCount: 8 * count)
+        #if _endian(big)
+            for i in 0..<count { target[i] = UInt64(littleEndian: target[i]) }
+        #endif
     }
 
     /// Encodes a block from parallel arrays of ids and concatenated codes.

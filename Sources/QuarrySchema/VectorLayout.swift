@@ -20,6 +20,12 @@ public struct StoredVector {
         list = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: dimension + 4, as: UInt32.self))
     }
 
+    /// The norm of the record that starts at `record`, read in place without checking its
+    /// size (for a rescoring loop over records already found).
+    @inlinable public static func norm(ofRecordAt record: UnsafeRawPointer, dimension: Int) -> Float {
+        Float(bitPattern: UInt32(littleEndian: record.loadUnaligned(fromByteOffset: dimension, as: UInt32.self)))
+    }
+
     /// Encodes a vector record.
     public static func encode(values: UnsafeBufferPointer<Int8>, list: UInt32) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: IVFLayout.vectorRecordBytes(dimension: values.count))

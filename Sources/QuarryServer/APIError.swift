@@ -3,7 +3,6 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Quarry
-import QuarryBase
 
 /// An error answered with its status and `{"error": message}`.
 struct APIError: Error, CustomStringConvertible {

@@ -1,6 +1,5 @@
 import Foundation
 import Quarry
-import QuarryEmbed
 
 // MARK: - Requests
 

@@ -2,8 +2,6 @@ import Foundation
 import Hummingbird
 import Logging
 import Quarry
-import QuarryBase
-import QuarryEmbed
 
 /// The HTTP server behind `quarry serve`: embeddings (OpenAI and Perplexity shapes), search,
 /// document upsert and collection management over the collections in one data directory.

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import QuarryBase
+import Quarry
 
 /// Answers 415 to a request that carries a body without a JSON (or JSON-lines) content type.
 /// A web page may send a "simple" cross-origin POST (`text/plain`, form encodings) without a

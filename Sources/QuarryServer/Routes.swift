@@ -2,8 +2,6 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Quarry
-import QuarryEmbed
-import QuarryIndex
 
 extension QuarryServer {
     func addRoutes(to router: Router<BasicRequestContext>) {

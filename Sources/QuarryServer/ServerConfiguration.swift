@@ -1,5 +1,5 @@
 import Foundation
-import QuarryEmbed
+import Quarry
 
 /// Settings of `quarry serve`.
 public struct ServerConfiguration: Sendable {

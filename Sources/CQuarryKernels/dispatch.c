@@ -23,6 +23,8 @@
 typedef void (*hamming_fn)(const uint8_t *, const uint8_t *, size_t, size_t, uint16_t *);
 typedef void (*asymmetric_fn)(const uint8_t *, int, int32_t, const uint8_t *, size_t, size_t,
                               int32_t *);
+typedef void (*asymmetric_gather_fn)(const uint8_t *, int, int32_t, const uint8_t *const *, size_t,
+                                     size_t, int32_t *);
 typedef int32_t (*dot_fn)(const int8_t *, const int8_t *, size_t);
 typedef void (*dot_batch_fn)(const int8_t *, const int8_t *, size_t, size_t, size_t, int32_t *);
 typedef void (*dot_gather_fn)(const int8_t *, const int8_t *const *, size_t, size_t, int32_t *);
@@ -74,12 +76,15 @@ static int detect_level(void) { return QK_LEVEL_PORTABLE; }
 static void hamming_resolve(const uint8_t *, const uint8_t *, size_t, size_t, uint16_t *);
 static void asymmetric_resolve(const uint8_t *, int, int32_t, const uint8_t *, size_t, size_t,
                                int32_t *);
+static void asymmetric_gather_resolve(const uint8_t *, int, int32_t, const uint8_t *const *,
+                                      size_t, size_t, int32_t *);
 static int32_t dot_resolve(const int8_t *, const int8_t *, size_t);
 static void dot_batch_resolve(const int8_t *, const int8_t *, size_t, size_t, size_t, int32_t *);
 static void dot_gather_resolve(const int8_t *, const int8_t *const *, size_t, size_t, int32_t *);
 
 static _Atomic(hamming_fn) hamming_ptr = hamming_resolve;
 static _Atomic(asymmetric_fn) asymmetric_ptr = asymmetric_resolve;
+static _Atomic(asymmetric_gather_fn) asymmetric_gather_ptr = asymmetric_gather_resolve;
 static _Atomic(dot_fn) dot_ptr = dot_resolve;
 static _Atomic(dot_batch_fn) dot_batch_ptr = dot_batch_resolve;
 static _Atomic(dot_gather_fn) dot_gather_ptr = dot_gather_resolve;
@@ -97,6 +102,7 @@ static void install_level(int level) {
     case QK_LEVEL_AVX512:
         STORE(hamming_ptr, qk_hamming_batch_avx512);
         STORE(asymmetric_ptr, qk_asymmetric_batch_avx512);
+        STORE(asymmetric_gather_ptr, qk_asymmetric_gather_avx512);
         STORE(dot_ptr, qk_dot_i8_avx512);
         STORE(dot_batch_ptr, qk_dot_i8_batch_avx512);
         STORE(dot_gather_ptr, qk_dot_i8_gather_avx512);
@@ -104,6 +110,7 @@ static void install_level(int level) {
     case QK_LEVEL_AVX2:
         STORE(hamming_ptr, qk_hamming_batch_avx2);
         STORE(asymmetric_ptr, qk_asymmetric_batch_avx2);
+        STORE(asymmetric_gather_ptr, qk_asymmetric_gather_avx2);
         STORE(dot_ptr, qk_dot_i8_avx2);
         STORE(dot_batch_ptr, qk_dot_i8_batch_avx2);
         STORE(dot_gather_ptr, qk_dot_i8_gather_avx2);
@@ -113,6 +120,7 @@ static void install_level(int level) {
         level = QK_LEVEL_PORTABLE;
         STORE(hamming_ptr, qk_hamming_batch_portable);
         STORE(asymmetric_ptr, qk_asymmetric_batch_portable);
+        STORE(asymmetric_gather_ptr, qk_asymmetric_gather_portable);
         STORE(dot_ptr, qk_dot_i8_portable);
         STORE(dot_batch_ptr, qk_dot_i8_batch_portable);
         STORE(dot_gather_ptr, qk_dot_i8_gather_portable);
@@ -152,6 +160,12 @@ static void asymmetric_resolve(const uint8_t *planes, int np, int32_t offset,
                                const uint8_t *codes, size_t cb, size_t n, int32_t *out) {
     ensure_initialised();
     LOAD(asymmetric_ptr)(planes, np, offset, codes, cb, n, out);
+}
+static void asymmetric_gather_resolve(const uint8_t *planes, int np, int32_t offset,
+                                      const uint8_t *const *codes, size_t cb, size_t n,
+                                      int32_t *out) {
+    ensure_initialised();
+    LOAD(asymmetric_gather_ptr)(planes, np, offset, codes, cb, n, out);
 }
 static int32_t dot_resolve(const int8_t *a, const int8_t *b, size_t dims) {
     ensure_initialised();
@@ -204,6 +218,17 @@ void qk_asymmetric_distances_u16(const uint8_t *planes, int nplanes, int32_t off
     for (size_t start = 0; start < n; start += 256) {
         size_t count = n - start < 256 ? n - start : 256;
         LOAD(asymmetric_ptr)(planes, nplanes, offset, codes + start * code_bytes, code_bytes, count, scores);
+        for (size_t i = 0; i < count; i++) out[start + i] = (uint16_t)(maximum - scores[i]);
+    }
+}
+
+void qk_asymmetric_gather_distances_u16(const uint8_t *planes, int nplanes, int32_t offset,
+                                        int32_t maximum, const uint8_t *const *codes,
+                                        size_t code_bytes, size_t n, uint16_t *out) {
+    int32_t scores[256];
+    for (size_t start = 0; start < n; start += 256) {
+        size_t count = n - start < 256 ? n - start : 256;
+        LOAD(asymmetric_gather_ptr)(planes, nplanes, offset, codes + start, code_bytes, count, scores);
         for (size_t i = 0; i < count; i++) out[start + i] = (uint16_t)(maximum - scores[i]);
     }
 }

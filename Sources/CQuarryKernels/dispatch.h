@@ -2,7 +2,7 @@
 #define QUARRY_KERNELS_DISPATCH_H
 
 /* Internal: the per-level implementations that dispatch.c chooses between. Every level
- * implements the same five kernels with identical (exact) results. */
+ * implements the same six kernels with identical (exact) results. */
 
 #include "QuarryKernels.h"
 
@@ -18,6 +18,9 @@
     void qk_asymmetric_batch_##suffix(const uint8_t *planes, int nplanes, int32_t offset,          \
                                       const uint8_t *codes, size_t code_bytes, size_t n,           \
                                       int32_t *out);                                               \
+    void qk_asymmetric_gather_##suffix(const uint8_t *planes, int nplanes, int32_t offset,         \
+                                       const uint8_t *const *codes, size_t code_bytes, size_t n,   \
+                                       int32_t *out);                                              \
     int32_t qk_dot_i8_##suffix(const int8_t *a, const int8_t *b, size_t dims);                     \
     void qk_dot_i8_batch_##suffix(const int8_t *query, const int8_t *vectors, size_t stride,       \
                                   size_t dims, size_t n, int32_t *out);                            \
@@ -82,6 +85,15 @@ static inline void qk_gather_begin(const int8_t *const *vectors, size_t n, size_
 
 static inline void qk_prefetch_code_ahead(const uint8_t *codes, size_t i, size_t code_bytes) {
     const uint8_t *ahead = (const uint8_t *)((uintptr_t)codes + (i + QK_SCAN_PREFETCH_CODES) * code_bytes);
+    for (size_t off = 0; off < code_bytes; off += 64) __builtin_prefetch(ahead + off, 0, 3);
+}
+
+/* The same for codes given by pointer (the survivors of a first scan, scattered through the
+ * probed blocks): the code QK_SCAN_PREFETCH_CODES positions ahead, if there is one. */
+static inline void qk_prefetch_gathered_code(const uint8_t *const *codes, size_t i, size_t n,
+                                             size_t code_bytes) {
+    if (i + QK_SCAN_PREFETCH_CODES >= n) return;
+    const uint8_t *ahead = codes[i + QK_SCAN_PREFETCH_CODES];
     for (size_t off = 0; off < code_bytes; off += 64) __builtin_prefetch(ahead + off, 0, 3);
 }
 

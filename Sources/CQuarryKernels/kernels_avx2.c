@@ -168,6 +168,35 @@ QK_AVX2 void qk_asymmetric_batch_avx2(const uint8_t *planes, int nplanes, int32_
     }
 }
 
+QK_INLINE QK_AVX2 void asymmetric_gathered(const uint8_t *planes, const int NPLANES, int32_t offset,
+                                           const uint8_t *const *codes, size_t code_bytes,
+                                           size_t n, int32_t *out) {
+    const size_t chunks = code_bytes / 32;
+    for (size_t i = 0; i < n; i++) {
+        qk_prefetch_gathered_code(codes, i, n, code_bytes);
+        out[i] = asymmetric_one(planes, NPLANES, offset, codes[i], code_bytes, chunks);
+    }
+}
+
+#define QK_ASYM_GATHER_CASE(np)                                                                    \
+    case np: asymmetric_gathered(planes, np, offset, codes, code_bytes, n, out); return;
+
+QK_AVX2 void qk_asymmetric_gather_avx2(const uint8_t *planes, int nplanes, int32_t offset,
+                                       const uint8_t *const *codes, size_t code_bytes, size_t n,
+                                       int32_t *out) {
+    switch (nplanes) {
+        QK_ASYM_GATHER_CASE(1)
+        QK_ASYM_GATHER_CASE(2)
+        QK_ASYM_GATHER_CASE(3)
+        QK_ASYM_GATHER_CASE(4)
+        QK_ASYM_GATHER_CASE(5)
+        QK_ASYM_GATHER_CASE(6)
+        QK_ASYM_GATHER_CASE(7)
+        QK_ASYM_GATHER_CASE(8)
+    default: qk_asymmetric_gather_portable(planes, nplanes, offset, codes, code_bytes, n, out);
+    }
+}
+
 /* ---- INT8 dot products ------------------------------------------------------------------ */
 
 /* vpmaddubsw would saturate (255 * 127 * 2 > 32767), so both operands are sign-extended to

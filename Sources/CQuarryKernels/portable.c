@@ -98,6 +98,13 @@ void qk_asymmetric_batch_portable(const uint8_t *planes, int nplanes, int32_t of
     }
 }
 
+void qk_asymmetric_gather_portable(const uint8_t *planes, int nplanes, int32_t offset,
+                                   const uint8_t *const *codes, size_t code_bytes, size_t n,
+                                   int32_t *out) {
+    for (size_t i = 0; i < n; i++)
+        qk_asymmetric_batch_portable(planes, nplanes, offset, codes[i], code_bytes, 1, out + i);
+}
+
 int32_t qk_dot_i8_portable(const int8_t *a, const int8_t *b, size_t dims) {
     int32_t sum = 0;
     for (size_t i = 0; i < dims; i++) sum += (int32_t)a[i] * (int32_t)b[i];

@@ -170,7 +170,10 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .short, help: "Results per query.") var k: Int = 10
     @Option(help: "Posting lists probed per query.") var nprobe: Int?
     @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
-    @Option(help: "How the 1-bit prefilter scores codes: asymmetric or hamming (default: the collection's).")
+    @Option(
+        help:
+            "How the 1-bit prefilter scores codes: asymmetric, hamming or cascade (Hamming, then asymmetric on its survivors; default: the collection's)."
+    )
     var prefilter: Prefilter?
     @Option(help: "Threads sharing a file of vector queries, searched as one batch (default: one per core).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount

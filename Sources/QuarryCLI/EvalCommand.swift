@@ -28,7 +28,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .short, help: "Cut-offs to evaluate (repeatable).") var k: [Int] = [10]
     @Option(parsing: .upToNextOption, help: "Probe counts to try.") var nprobe: [Int] = []
     @Option(parsing: .upToNextOption, help: "Oversampling factors to try.") var oversample: [Double] = [2, 4, 8]
-    @Option(parsing: .upToNextOption, help: "Prefilters to try: asymmetric, hamming.")
+    @Option(parsing: .upToNextOption, help: "Prefilters to try: asymmetric, hamming, cascade.")
     var prefilter: [Prefilter] = [.asymmetric]
     @Option(help: "Report the fastest setting reaching this recall.") var target: Double = 0.95
     @Option(help: "Queries timed for the exact-search baseline line (0: none).") var exactQueries: Int = 20

@@ -211,31 +211,24 @@ public final class IVFSearcher {
         _ query: PreparedQuery, parameters: SearchParameters, parts: Int, in storage: some IVFStorage
     ) throws -> [ScoredID] {
         let (workers, pool) = (Array(self.workers.prefix(parts)), self.pool)
-        let scanned = workers.reduce(0) { $0 + $1.candidates.count }
+        var scanned = workers.reduce(0) { $0 + $1.candidates.count }
         // With spilling, a vector met in two probed lists is there twice with the same code, so
         // twice the candidates are selected and the nearest `candidateCount` distinct ones kept.
         let wanted = min(parameters.candidateCount * (parameters.listsShareVectors ? 2 : 1), scanned)
-        let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.asymmetricPlanes.range)
-        var threshold = maximumDistance + 1
-        var ties = [Int](repeating: 0, count: parts)
-        if wanted < scanned {
-            pool.run(parts) { workers[$0].countDistances(maximumDistance: maximumDistance) }
-            // The smallest distance t with count(d <= t) >= wanted, then who takes the ties at t.
-            var below = 0
-            threshold = 0
-            while true {
-                let atThreshold = workers.reduce(0) { $0 + Int($1.histogram.elements[threshold]) }
-                if below + atThreshold >= wanted { break }
-                below += atThreshold
-                threshold += 1
+        if parameters.prefilter == .cascade {
+            // Keep the Hamming-nearest survivors, then score those asymmetrically.
+            let survivors = min(wanted * Prefilter.cascadeSurvivors, scanned)
+            let cut = selectionCut(workers, keeping: survivors, of: scanned, maximumDistance: codeBytes * 8)
+            let codeBytes = self.codeBytes
+            pool.run(parts) { part in
+                workers[part].select(below: cut.threshold, ties: cut.ties[part])
+                workers[part].narrowSelectedToAsymmetric(query: query, codeBytes: codeBytes)
             }
-            var remaining = wanted - below
-            for part in 0..<parts {
-                ties[part] = min(remaining, Int(workers[part].histogram.elements[threshold]))
-                remaining -= ties[part]
-            }
+            scanned = survivors
         }
-        pool.run(parts) { workers[$0].select(below: threshold, ties: ties[$0]) }
+        let maximumDistance = parameters.prefilter == .hamming ? codeBytes * 8 : Int(query.asymmetricPlanes.range)
+        let cut = selectionCut(workers, keeping: wanted, of: scanned, maximumDistance: maximumDistance)
+        pool.run(parts) { workers[$0].select(below: cut.threshold, ties: cut.ties[$0]) }
         // Find every record first, then take the dot products in passes that prefetch the
         // records ahead (they are scattered through the map).
         let selectedTotal = workers.reduce(0) { $0 + $1.selectedCount }
@@ -308,6 +301,32 @@ public final class IVFSearcher {
             results.append(ScoredID(id: ids[i], score: denominator > 0 ? Float(recordDots[i]) / denominator : 0))
         }
         return topK(results, parameters.k)
+    }
+
+    /// The distance threshold that keeps the `wanted` nearest of the `scanned` candidates the
+    /// workers collected, and how many of those at the threshold each worker keeps (the first
+    /// ones, in scan order, so the split does not change which).
+    private func selectionCut(
+        _ workers: [ScanWorker], keeping wanted: Int, of scanned: Int, maximumDistance: Int
+    ) -> (threshold: Int, ties: [Int]) {
+        var ties = [Int](repeating: 0, count: workers.count)
+        guard wanted < scanned else { return (maximumDistance + 1, ties) }
+        pool.run(workers.count) { workers[$0].countDistances(maximumDistance: maximumDistance) }
+        // The smallest distance t with count(d <= t) >= wanted, then who takes the ties at t.
+        var below = 0
+        var threshold = 0
+        while true {
+            let atThreshold = workers.reduce(0) { $0 + Int($1.histogram.elements[threshold]) }
+            if below + atThreshold >= wanted { break }
+            below += atThreshold
+            threshold += 1
+        }
+        var remaining = wanted - below
+        for part in workers.indices {
+            ties[part] = min(remaining, Int(workers[part].histogram.elements[threshold]))
+            remaining -= ties[part]
+        }
+        return (threshold, ties)
     }
 
     /// Exact search: INT8 cosine against every stored vector.

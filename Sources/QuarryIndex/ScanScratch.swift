@@ -5,6 +5,8 @@ import QuarryBase
 final class CandidateBuffer {
     private(set) var distances = ScratchBuffer<UInt16>()
     private(set) var ids = ScratchBuffer<UInt64>()
+    /// Where each candidate's code is (the cascade prefilter's second stage reads them).
+    private(set) var codeAddresses = ScratchBuffer<UnsafePointer<UInt8>?>()
     private(set) var count = 0
 
     func removeAll() { count = 0 }
@@ -22,6 +24,13 @@ final class CandidateBuffer {
             query.code.withUnsafeBufferPointer { q in
                 qk_hamming_batch(q.baseAddress, codes, codeBytes, block.count, scored)
             }
+        case .cascade:
+            query.code.withUnsafeBufferPointer { q in
+                qk_hamming_batch(q.baseAddress, codes, codeBytes, block.count, scored)
+            }
+            codeAddresses.reserve(needed, preserving: start)
+            let addresses = codeAddresses.elements.baseAddress! + start
+            for i in 0..<block.count { addresses[i] = UnsafePointer(codes + i * codeBytes) }
         case .asymmetric:
             let planes = query.asymmetricPlanes
             planes.planes.withUnsafeBufferPointer { p in
@@ -32,6 +41,24 @@ final class CandidateBuffer {
         }
         block.copyIDs(to: ids.elements.baseAddress! + start)
         count = needed
+    }
+
+    /// Keeps only the candidates at `positions` (ascending), in that order, now at their
+    /// asymmetric distances: the cascade's second stage, over codes its Hamming scan collected.
+    func narrowToAsymmetric(_ positions: UnsafeBufferPointer<UInt32>, query: PreparedQuery, codeBytes: Int) {
+        let (keptIDs, keptCodes) = (ids.elements.baseAddress!, codeAddresses.elements.baseAddress!)
+        // Positions ascend, so each move goes to a slot at or before its source.
+        for (slot, position) in positions.enumerated() {
+            keptIDs[slot] = keptIDs[Int(position)]
+            keptCodes[slot] = keptCodes[Int(position)]
+        }
+        let planes = query.asymmetricPlanes
+        planes.planes.withUnsafeBufferPointer { p in
+            qk_asymmetric_gather_distances_u16(
+                p.baseAddress, Int32(planes.count), planes.offset, planes.maximum, keptCodes, codeBytes,
+                positions.count, distances.elements.baseAddress!)
+        }
+        count = positions.count
     }
 }
 
@@ -57,5 +84,11 @@ final class ScanWorker {
         selectedCount = qk_select_below_u16(
             candidates.distances.elements.baseAddress, candidates.count, UInt32(threshold), ties,
             selected.elements.baseAddress)
+    }
+
+    /// The cascade's second stage: keeps the selected candidates, scored asymmetrically.
+    func narrowSelectedToAsymmetric(query: PreparedQuery, codeBytes: Int) {
+        candidates.narrowToAsymmetric(
+            UnsafeBufferPointer(rebasing: selected.elements[..<selectedCount]), query: query, codeBytes: codeBytes)
     }
 }

@@ -7,6 +7,17 @@ public enum Prefilter: String, Sendable, Equatable, CaseIterable, Codable {
     case asymmetric
     /// Hamming distance between the query's sign bits and the stored ones: one popcount a word.
     case hamming
+    /// Hamming over every probed code, then the asymmetric score on the nearest
+    /// `cascadeSurvivors` × the candidates wanted: the scan costs about a Hamming scan (the
+    /// asymmetric score takes a popcount per query bit plane, six at 1,024 dimensions), and the
+    /// candidates rank as the asymmetric prefilter ranks them. Pays where many codes are scanned
+    /// for each candidate kept (deep probes, wide neighbourhoods).
+    case cascade
+
+    /// Survivors of the cascade's Hamming scan per candidate kept. On the wide preset at 200k,
+    /// top-1000 over a full scan with 3,000 candidates: Recall@1000 0.9548 with 20,000 Hamming
+    /// survivors (6.7×) against 0.9551 by the asymmetric score alone, and 0.952 with 12,000.
+    public static let cascadeSurvivors = 6
 }
 
 /// Parameters of an approximate search.

@@ -68,7 +68,7 @@ struct SmallIndex {
         }
     }
 
-    @Test(arguments: [Prefilter.asymmetric, .hamming])
+    @Test(arguments: Prefilter.allCases)
     func probingEverythingIsExactWithEitherPrefilter(prefilter: Prefilter) throws {
         let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
         let parameters = SearchParameters(k: 10, nprobe: 16, oversample: Double(fixture.count), prefilter: prefilter)
@@ -79,7 +79,7 @@ struct SmallIndex {
         }
     }
 
-    @Test(arguments: [Prefilter.asymmetric, .hamming])
+    @Test(arguments: Prefilter.allCases)
     func splittingASearchBetweenThreadsChangesNothing(prefilter: Prefilter) throws {
         // Partial probing and a candidate cut that falls among tied prefilter distances (128-bit
         // Hamming distances tie often): every split must keep the same candidates.
@@ -100,7 +100,7 @@ struct SmallIndex {
         }
     }
 
-    @Test(arguments: [Prefilter.asymmetric, .hamming])
+    @Test(arguments: Prefilter.allCases)
     func batchedSearchEqualsOneSearchPerQuery(prefilter: Prefilter) throws {
         let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
         let parameters = SearchParameters(k: 15, nprobe: 3, oversample: 2, prefilter: prefilter)
@@ -144,6 +144,38 @@ struct SmallIndex {
             range += abs(Int32(expected))
         }
         #expect(query.asymmetricPlanes.maximum == maximum && query.asymmetricPlanes.range == range)
+    }
+
+    @Test func cascadeRanksAsTheAsymmetricPrefilterWhenItsSurvivorsCoverTheScan() throws {
+        // 5 of 16 lists hold about 600 codes, fewer than the 6 × 120 survivors the cascade keeps.
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        for q in 0..<8 {
+            let query = PreparedQuery(int8: fixture.query(q))
+            func search(_ prefilter: Prefilter) throws -> [ScoredID] {
+                try searcher.search(
+                    query, parameters: SearchParameters(k: 40, nprobe: 5, oversample: 3, prefilter: prefilter),
+                    in: fixture.index)
+            }
+            #expect(try search(.cascade) == search(.asymmetric), "query \(q)")
+        }
+    }
+
+    @Test func cascadeRecallsMoreThanHammingAtEqualCandidates() throws {
+        // Every list probed (2,000 codes), 30 candidates: the cascade's 180 Hamming survivors,
+        // re-ranked asymmetrically, must find more true neighbours than the Hamming top 30.
+        let searcher = IVFSearcher(centroids: fixture.index.centroids, dimension: fixture.dimension)
+        var found: [Prefilter: Int] = [:]
+        for q in 0..<20 {
+            let truth = Set(fixture.bruteForce(q, k: 10).map(\.id))
+            for prefilter in [Prefilter.hamming, .cascade] {
+                let hits = try searcher.search(
+                    PreparedQuery(int8: fixture.query(q)),
+                    parameters: SearchParameters(k: 10, nprobe: 16, oversample: 3, prefilter: prefilter),
+                    in: fixture.index)
+                found[prefilter, default: 0] += hits.filter { truth.contains($0.id) }.count
+            }
+        }
+        #expect(found[.cascade]! > found[.hamming]!, "\(found)")
     }
 
     @Test func asymmetricPrefilterBeatsHammingAtEqualCandidates() throws {

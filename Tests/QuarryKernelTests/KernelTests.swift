@@ -142,6 +142,38 @@ struct KernelTests {
         }
     }
 
+    /// Codes given by pointer, in an order of their own and with repeats, score as the batch
+    /// kernel scores them in place, for every plane count (the specialised cases and the
+    /// portable fallback) and code widths with and without a tail.
+    @Test(arguments: supportedLevels)
+    func asymmetricGatherMatchesBatch(level: Int32) {
+        var rng = SplitMix64(seed: 0x4741_5448 + UInt64(level))
+        for codeBytes in [8, 40, 128, 136] {
+            for nplanes in [1, 4, 6, 8, 9] {
+                let stored = 300
+                let planes = UnalignedBuffer(random: codeBytes * nplanes, using: &rng)
+                let codes = UnalignedBuffer(random: codeBytes * stored, using: &rng)
+                let maximum: Int32 = 30_000
+                var inPlace = [UInt16](repeating: 0, count: stored)
+                for n in [0, 1, 17, 257, 600] {
+                    let order = (0..<n).map { _ in Int.random(in: 0..<stored, using: &rng) }
+                    let pointers: [UnsafePointer<UInt8>?] = order.map { UnsafePointer(codes.bytes + $0 * codeBytes) }
+                    var gathered = [UInt16](repeating: 0xBEEF, count: n + 1)
+                    atLevel(level) {
+                        qk_asymmetric_distances_u16(
+                            planes.bytes, Int32(nplanes), 7, maximum, codes.bytes, codeBytes, stored, &inPlace)
+                        qk_asymmetric_gather_distances_u16(
+                            planes.bytes, Int32(nplanes), 7, maximum, pointers, codeBytes, n, &gathered)
+                    }
+                    #expect(
+                        Array(gathered.prefix(n)) == order.map { inPlace[$0] },
+                        "level \(level) bytes \(codeBytes) planes \(nplanes) n \(n)")
+                    #expect(gathered[n] == 0xBEEF, "wrote past n at level \(level)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: supportedLevels)
     func asymmetricAllOnes(level: Int32) {
         for codeBytes in [8, 128, 320] {

@@ -56,6 +56,12 @@ void qk_asymmetric_batch(const uint8_t *planes, int nplanes, int32_t offset, con
 void qk_asymmetric_distances_u16(const uint8_t *planes, int nplanes, int32_t offset, int32_t maximum,
                                  const uint8_t *codes, size_t code_bytes, size_t n, uint16_t *out);
 
+/// The same distances for `n` codes given by pointer (the survivors of a cheaper first scan,
+/// scattered through the blocks it read): out[i] = maximum - score(codes[i]).
+void qk_asymmetric_gather_distances_u16(const uint8_t *planes, int nplanes, int32_t offset,
+                                        int32_t maximum, const uint8_t *const *codes,
+                                        size_t code_bytes, size_t n, uint16_t *out);
+
 /// Dot product of two INT8 vectors.
 int32_t qk_dot_i8(const int8_t *a, const int8_t *b, size_t dims);
 

@@ -10,6 +10,8 @@ and text as one input, truncated at the model's 256 tokens as sentence-transform
 Paths:
   quarry f32 / int8   `quarry embed --weights f32|int8` (OPENBLAS_NUM_THREADS=threads): packed
                       batches with no padding, one batch per thread.
+  quarry int8 (LEVEL) the same with QUARRY_KERNEL_LEVEL=LEVEL, for each of --int8-levels (e.g.
+                      portable,avx2: the INT8 product's kernels side by side).
   onnxruntime f32     the Hugging Face BertModel exported with torch.onnx (opset 17, dynamic batch
                       and length), graph optimisations on (ORT_ENABLE_ALL), intra-op threads =
                       threads; length-sorted padded batches of --batch texts, mean pooling and L2
@@ -19,7 +21,8 @@ Paths:
   onnxruntime int8 (+ fused)  quantize_dynamic of each graph (INT8 weights per channel, activations
                       quantized per tensor when the layer runs: ORT's dynamic quantization).
   pytorch f32 / int8  the same BertModel in torch (inference_mode), and after
-                      torch.ao.quantization.quantize_dynamic (nn.Linear to INT8).
+                      torch.ao.quantization.quantize_dynamic (nn.Linear to INT8); --no-pytorch
+                      leaves them out (torch is still needed for the ONNX export).
 Rates count real tokens (special tokens included, padding excluded) over encoding time with
 tokenization (the Rust `tokenizers` for the Python paths); model loading is excluded. Each path
 runs --repeats times, the paths alternating, and the fastest run of each counts.
@@ -28,6 +31,7 @@ Usage:
   swift build -c release --product quarry
   python3 Benchmarks/encoder/compare_quantized.py [--quarry .build/release/quarry] [--texts 2000]
                                                   [--threads N] [--repeats 3] [--batch 32]
+                                                  [--int8-levels portable,avx2] [--no-pytorch]
 Needs numpy, torch, transformers, onnx, onnxruntime, tokenizers.
 """
 import argparse
@@ -56,9 +60,12 @@ def read_texts(count):
     return texts
 
 
-def run_quarry(quarry, weights, input_path, output_path, threads):
-    """Runs `quarry embed`; returns (tokens, seconds) from its final stderr line."""
+def run_quarry(quarry, weights, input_path, output_path, threads, level=None):
+    """Runs `quarry embed` (at kernel level `level` if given); returns (tokens, seconds) from
+    its final stderr line."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    if level:
+        env["QUARRY_KERNEL_LEVEL"] = level
     result = subprocess.run(
         [quarry, "embed", "--model", MODEL_DIR, "--input", input_path, "--format", "float",
          "--weights", weights, "--output", output_path],
@@ -191,6 +198,9 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=3, help="runs of each path; the fastest counts")
     parser.add_argument("--batch", type=int, default=32, help="texts per padded batch (Python paths)")
+    parser.add_argument("--int8-levels", default="",
+                        help="kernel levels (portable,avx2,avx512) to run Quarry INT8 at as well")
+    parser.add_argument("--no-pytorch", action="store_true", help="leave out the PyTorch paths")
     args = parser.parse_args()
     import numpy as np
     import torch
@@ -208,11 +218,11 @@ def main():
         model = BertModel.from_pretrained(MODEL_DIR, attn_implementation="eager").eval()
         paths = {}  # name -> callable returning (vectors, tokens)
 
-        def quarry_path(weights):
-            output = os.path.join(work, f"quarry-{weights}.npy")
+        def quarry_path(weights, level=None):
+            output = os.path.join(work, f"quarry-{weights}-{level or 'default'}.npy")
 
             def run():
-                tokens, seconds = run_quarry(args.quarry, weights, input_path, output, args.threads)
+                tokens, seconds = run_quarry(args.quarry, weights, input_path, output, args.threads, level)
                 return np.load(output), tokens, seconds
             return run
 
@@ -228,11 +238,14 @@ def main():
 
         paths["quarry f32"] = quarry_path("f32")
         paths["quarry int8"] = quarry_path("int8")
+        for level in filter(None, args.int8_levels.split(",")):
+            paths[f"quarry int8 ({level})"] = quarry_path("int8", level)
         for name, path in onnx_variants(model, work):
             paths[name] = python_path(onnx_forward(path, args.threads))
-        paths["pytorch f32"] = python_path(torch_forward(model))
-        quantized_model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        paths["pytorch int8"] = python_path(torch_forward(quantized_model))
+        if not args.no_pytorch:
+            paths["pytorch f32"] = python_path(torch_forward(model))
+            quantized_model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            paths["pytorch int8"] = python_path(torch_forward(quantized_model))
 
         best, vectors, tokens = {}, {}, {}
         for _ in range(args.repeats):

@@ -51,6 +51,7 @@ typedef struct {
 
 QK_DECLARE_GEMM_I8(portable)
 #if QK_X86
+QK_DECLARE_GEMM_I8(avx2)
 QK_DECLARE_GEMM_I8(avx512)
 #endif
 

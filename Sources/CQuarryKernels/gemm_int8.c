@@ -4,8 +4,9 @@
  *
  * Packed layout: the weight rows (output channels) in panels of 16; within a panel, for each
  * group of 4 inner values, 16 × 4 bytes (row r's four values at bytes 4r...4r+3), so one 64-byte
- * load feeds vpdpbusd with 16 output channels × 4 products each. Rows past n and inner values
- * past k are zero, so they add nothing whatever the activations hold there. */
+ * load feeds vpdpbusd with 16 output channels × 4 products each (the AVX2 kernel sign-extends
+ * 16 of those bytes, 4 channels, at a time). Rows past n and inner values past k are zero, so
+ * they add nothing whatever the activations hold there. */
 
 #pragma STDC FP_CONTRACT OFF
 
@@ -108,14 +109,16 @@ void qk_gemm_u8i8_portable(const uint8_t *a, size_t lda, size_t m, size_t k, con
     }
 }
 
-/* The VNNI kernel needs the AVX-512 level, which dispatch.c grants only with AVX512_VNNI. */
+/* The VNNI kernel needs the AVX-512 level, which dispatch.c grants only with AVX512_VNNI, so
+ * the AVX2 kernel (vpmaddwd) serves exactly the AVX2 level. */
 static void gemm_at_active_level(const uint8_t *a, size_t lda, size_t m, size_t k,
                                  const int8_t *packed, const int32_t *sums, size_t n, int32_t *c,
                                  size_t ldc, const qk_gemm_epilogue *epilogue) {
 #if QK_X86
-    if (qk_active_level() == QK_LEVEL_AVX512) {
-        qk_gemm_u8i8_avx512(a, lda, m, k, packed, sums, n, c, ldc, epilogue);
-        return;
+    switch (qk_active_level()) {
+    case QK_LEVEL_AVX512: qk_gemm_u8i8_avx512(a, lda, m, k, packed, sums, n, c, ldc, epilogue); return;
+    case QK_LEVEL_AVX2: qk_gemm_u8i8_avx2(a, lda, m, k, packed, sums, n, c, ldc, epilogue); return;
+    default: break;
     }
 #endif
     qk_gemm_u8i8_portable(a, lda, m, k, packed, sums, n, c, ldc, epilogue);

@@ -9,8 +9,10 @@ extension WeightPrecision: ExpressibleByArgument {}
 struct LocalEncoderOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The local encoder's weights: f32 (the reference) or int8 (per-channel INT8, VNNI where present).",
-            discussion: "The default is the fastest form whose embeddings stay within cosine 0.99 of F32."))
+            "The local encoder's weights: f32 (the reference) or int8 (per-channel INT8, AVX-512 VNNI or AVX2 where present).",
+            discussion:
+                "The default is the fastest form whose embeddings stay within cosine 0.99 of F32 on this CPU: int8 where the INT8 product has an AVX2 or AVX-512 VNNI kernel (QUARRY_KERNEL_LEVEL caps it), else f32."
+        ))
     var weights: WeightPrecision = .fastestAccurate
 }
 

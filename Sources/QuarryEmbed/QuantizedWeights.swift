@@ -7,12 +7,16 @@ public enum WeightPrecision: String, Sendable, CaseIterable {
     /// The checkpoint's values in F32, multiplied by OpenBLAS sgemm: the reference.
     case f32
     /// INT8 weights with one symmetric scale per output channel, multiplied with activations
-    /// quantized per token row when the layer runs (AVX-512 VNNI where the CPU has it).
+    /// quantized per token row when the layer runs (AVX-512 VNNI or AVX2 where the CPU has them).
     case int8
 
-    /// The fastest form whose embeddings keep cosine ≥ 0.99 to F32's on the sample corpus, on
-    /// the CPUs measured (README, Performance): INT8.
-    public static let fastestAccurate = WeightPrecision.int8
+    /// The fastest form whose embeddings keep cosine ≥ 0.99 to F32's on the sample corpus, for
+    /// the kernel level this process runs at: INT8 where the INT8 product has a vector kernel
+    /// (AVX-512 VNNI, or AVX2's vpmaddwd, measured faster than sgemm: README, Performance), F32
+    /// where only the portable kernel would run (it is many times slower than sgemm).
+    public static var fastestAccurate: WeightPrecision {
+        qk_active_level() >= Int32(QK_LEVEL_AVX2.rawValue) ? .int8 : .f32
+    }
 }
 
 /// A `[outputSize, inputSize]` weight matrix quantized per output row (`w ≈ scale * q`, with

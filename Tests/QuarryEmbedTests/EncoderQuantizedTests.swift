@@ -60,20 +60,35 @@ import Testing
         #expect(worst < 1)
     }
 
-    /// The VNNI and portable kernels give the same bits, so embeddings do not depend on the CPU.
-    @Test func int8EmbeddingsAreTheSameAtEveryKernelLevel() throws {
-        let reference = try EncoderFixtures.json("tiny-qwen3-reference.json")
-        let sequences = (reference["sequences"] as! [Any]).map { integers($0).map(Int32.init) }
-        let encoder = try TransformerEncoder(modelDirectory: EncoderFixtures.model("tiny-qwen3"), weights: .int8)
-        let previous = qk_active_level()
-        defer { qk_set_level(previous) }
-        var results: [[[Float]]] = []
-        for level in Int32(0)...qk_detected_level() {
-            #expect(qk_set_level(level) == level)
-            results.append(try encoder.lastHiddenStates(sequences))
+    /// The tests that switch the process-wide kernel level, one at a time.
+    @Suite(.serialized) struct KernelLevels {
+        /// The VNNI, AVX2 and portable kernels give the same bits, so embeddings do not depend
+        /// on the CPU.
+        @Test func int8EmbeddingsAreTheSameAtEveryKernelLevel() throws {
+            let reference = try EncoderFixtures.json("tiny-qwen3-reference.json")
+            let sequences = (reference["sequences"] as! [Any]).map { integers($0).map(Int32.init) }
+            let encoder = try TransformerEncoder(modelDirectory: EncoderFixtures.model("tiny-qwen3"), weights: .int8)
+            let previous = qk_active_level()
+            defer { qk_set_level(previous) }
+            var results: [[[Float]]] = []
+            for level in Int32(0)...qk_detected_level() {
+                #expect(qk_set_level(level) == level)
+                results.append(try encoder.lastHiddenStates(sequences))
+            }
+            for result in results.dropFirst() {
+                #expect(result.map { $0.map(\.bitPattern) } == results[0].map { $0.map(\.bitPattern) })
+            }
         }
-        for result in results.dropFirst() {
-            #expect(result.map { $0.map(\.bitPattern) } == results[0].map { $0.map(\.bitPattern) })
+
+        /// The default is INT8 only where the INT8 product has a vector kernel (AVX2 and up),
+        /// F32 at the portable level.
+        @Test func defaultPrecisionFollowsTheKernelLevel() {
+            let previous = qk_active_level()
+            defer { qk_set_level(previous) }
+            for level in Int32(0)...qk_detected_level() {
+                #expect(qk_set_level(level) == level)
+                #expect(WeightPrecision.fastestAccurate == (level == 0 ? .f32 : .int8), "level \(level)")
+            }
         }
     }
 }

@@ -5,11 +5,13 @@ import Testing
 /// reference: exact integer equality, and the dequantized floats bit for bit. An extension of
 /// the serialized `KernelTests`, since these tests switch the process-wide dispatch level.
 extension KernelTests {
-    /// (rows, output channels, inner size): tails of every tile dimension (6 rows, 16 and 64
-    /// channels, groups of 4), a single element, and the shapes of all-MiniLM-L6-v2's layers.
+    /// (rows, output channels, inner size): tails of every tile dimension (6 rows; 16 and 64
+    /// channels for VNNI, 8 for AVX2; groups of 4), a single element, the shapes of
+    /// all-MiniLM-L6-v2's layers, and more rows than one AVX2 block of widened activations holds
+    /// (96 KiB: 30 rows at k = 1,541, 126 at k = 384), ending in a partial tile and strip.
     static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
-        (1, 1, 1), (1, 16, 4), (5, 17, 3), (6, 64, 8), (7, 65, 9), (13, 33, 130), (12, 130, 259),
-        (6, 1536, 384), (7, 384, 1536),
+        (1, 1, 1), (1, 16, 4), (5, 17, 3), (6, 64, 8), (7, 65, 9), (5, 12, 7), (6, 8, 16), (13, 33, 130),
+        (12, 130, 259), (6, 1536, 384), (7, 384, 1536), (37, 21, 1541), (131, 40, 384),
     ]
 
     /// A packed weight matrix and its quantized offset-binary activations, from a seed.

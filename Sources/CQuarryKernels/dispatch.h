@@ -77,6 +77,10 @@ static inline void qk_gather_begin(const int8_t *const *vectors, size_t n, size_
     for (size_t i = 0; i < n && i < QK_GATHER_PREFETCH_AHEAD; i++) qk_prefetch_vector(vectors[i], dims);
 }
 
+/* The plane counts the asymmetric kernels specialise (the count is a constant in each case, so
+ * the plane loop unrolls): CASE(np) for np = 1...8; other counts take the portable kernel. */
+#define QK_FOR_EACH_PLANE_COUNT(CASE) CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
+
 /* Codes ahead of the one being scored that the asymmetric kernels prefetch (at 1,024 dimensions
  * 2 KB: a posting-list block is cold when a search reaches it, and prefetching ahead measured a
  * third off a top-10 search's scan at 1M vectors). Prefetches never fault past the end. */

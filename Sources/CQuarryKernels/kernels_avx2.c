@@ -156,14 +156,7 @@ QK_AVX2 void qk_asymmetric_batch_avx2(const uint8_t *planes, int nplanes, int32_
                                       const uint8_t *codes, size_t code_bytes, size_t n,
                                       int32_t *out) {
     switch (nplanes) {
-        QK_ASYM_CASE(1)
-        QK_ASYM_CASE(2)
-        QK_ASYM_CASE(3)
-        QK_ASYM_CASE(4)
-        QK_ASYM_CASE(5)
-        QK_ASYM_CASE(6)
-        QK_ASYM_CASE(7)
-        QK_ASYM_CASE(8)
+        QK_FOR_EACH_PLANE_COUNT(QK_ASYM_CASE)
     default: qk_asymmetric_batch_portable(planes, nplanes, offset, codes, code_bytes, n, out);
     }
 }
@@ -185,14 +178,7 @@ QK_AVX2 void qk_asymmetric_gather_avx2(const uint8_t *planes, int nplanes, int32
                                        const uint8_t *const *codes, size_t code_bytes, size_t n,
                                        int32_t *out) {
     switch (nplanes) {
-        QK_ASYM_GATHER_CASE(1)
-        QK_ASYM_GATHER_CASE(2)
-        QK_ASYM_GATHER_CASE(3)
-        QK_ASYM_GATHER_CASE(4)
-        QK_ASYM_GATHER_CASE(5)
-        QK_ASYM_GATHER_CASE(6)
-        QK_ASYM_GATHER_CASE(7)
-        QK_ASYM_GATHER_CASE(8)
+        QK_FOR_EACH_PLANE_COUNT(QK_ASYM_GATHER_CASE)
     default: qk_asymmetric_gather_portable(planes, nplanes, offset, codes, code_bytes, n, out);
     }
 }

@@ -65,7 +65,7 @@ extension QuarryCollection {
                 var second: UInt32?
                 do {
                     second = try membership.secondList(of: id)
-                } catch {
+                } catch let error as QuarryError where error.kind == .corrupt {
                     report.note("the spill record of vector \(id) is malformed")
                 }
                 if second != nil { report.spilledVectors += 1 }

@@ -20,17 +20,15 @@ final class CandidateBuffer {
         let codes = block.codes.assumingMemoryBound(to: UInt8.self)
         let scored = distances.elements.baseAddress! + start
         switch prefilter {
-        case .hamming:
+        case .hamming, .cascade:
             query.code.withUnsafeBufferPointer { q in
                 qk_hamming_batch(q.baseAddress, codes, codeBytes, block.count, scored)
             }
-        case .cascade:
-            query.code.withUnsafeBufferPointer { q in
-                qk_hamming_batch(q.baseAddress, codes, codeBytes, block.count, scored)
+            if prefilter == .cascade {
+                codeAddresses.reserve(needed, preserving: start)
+                let addresses = codeAddresses.elements.baseAddress! + start
+                for i in 0..<block.count { addresses[i] = UnsafePointer(codes + i * codeBytes) }
             }
-            codeAddresses.reserve(needed, preserving: start)
-            let addresses = codeAddresses.elements.baseAddress! + start
-            for i in 0..<block.count { addresses[i] = UnsafePointer(codes + i * codeBytes) }
         case .asymmetric:
             let planes = query.asymmetricPlanes
             planes.planes.withUnsafeBufferPointer { p in

@@ -61,23 +61,27 @@ let package = Package(
         .executableTarget(
             name: "TokenizerBenchmark", dependencies: ["QuarryEmbed"], path: "Benchmarks/tokenizer",
             exclude: ["compare_tiktoken.py"]),
+        // Child processes for the tests that run binaries and scripts, waited for off the
+        // cooperative thread pool that every test target's tests share.
+        .target(name: "QuarryTestSupport", path: "Tests/QuarryTestSupport"),
         .testTarget(name: "QuarryBaseTests", dependencies: ["QuarryBase"]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
         .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "CQuarryKernels"]),
         .testTarget(name: "QuarrySchemaTests", dependencies: ["QuarrySchema"]),
-        .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarrySchema"]),
+        .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarrySchema", "QuarryTestSupport"]),
         .testTarget(
             name: "QuarryEmbedTests", dependencies: ["QuarryEmbed"],
             resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "QuarryTests", dependencies: ["Quarry", "QuarryIndex", "QuarrySchema", "QuarryStore"],
+            name: "QuarryTests",
+            dependencies: ["Quarry", "QuarryIndex", "QuarrySchema", "QuarryStore", "QuarryTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "QuarryFuzzTests", dependencies: ["QuarryFuzz"]),
         // The only test target that builds the server's dependencies.
         .testTarget(
             name: "QuarryServerTests",
             dependencies: [
-                "QuarryServer", "Quarry", "QuarryEmbed",
+                "QuarryServer", "Quarry", "QuarryEmbed", "QuarryTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),

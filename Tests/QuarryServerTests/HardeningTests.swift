@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import QuarryTestSupport
 import Testing
 
 @testable import Quarry
@@ -133,18 +134,19 @@ import Testing
     @Test func foreignHostHeadersAreRefused() async throws {
         try await withServer { _, client in
             let port = try #require(client.port)
-            let evil = try sendRaw(rawRequest("GET", "/v1/collections", host: "evil.example"), port: port)
+            let evil = try await sendRaw(rawRequest("GET", "/v1/collections", host: "evil.example"), port: port)
             #expect(evil.status == 421, "\(evil.text.prefix(200))")
-            let rebound = try sendRaw(rawRequest("GET", "/v1/collections", host: "evil.example:\(port)"), port: port)
+            let rebound = try await sendRaw(
+                rawRequest("GET", "/v1/collections", host: "evil.example:\(port)"), port: port)
             #expect(rebound.status == 421)
             for host in ["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)", "localhost"] {
-                let fine = try sendRaw(rawRequest("GET", "/v1/collections", host: host), port: port)
+                let fine = try await sendRaw(rawRequest("GET", "/v1/collections", host: host), port: port)
                 #expect(fine.status == 200, "\(host)")
             }
         }
         try await withServer({ $0.allowedHosts = ["search.internal"] }) { _, client in
             let port = try #require(client.port)
-            let named = try sendRaw(rawRequest("GET", "/healthz", host: "search.internal:\(port)"), port: port)
+            let named = try await sendRaw(rawRequest("GET", "/healthz", host: "search.internal:\(port)"), port: port)
             #expect(named.status == 200)
         }
     }
@@ -156,7 +158,7 @@ import Testing
             let piece = Array(String(repeating: "x", count: 1000).utf8)
             for _ in 0..<10 { body += Array("3e8\r\n".utf8) + piece + Array("\r\n".utf8) }
             body += Array("0\r\n\r\n".utf8)
-            let response = try sendRaw(
+            let response = try await sendRaw(
                 rawRequest(
                     "POST", "/v1/embeddings",
                     headers: ["Content-Type: application/json", "Transfer-Encoding: chunked"], body: body),
@@ -221,22 +223,17 @@ import Testing
 /// A short run of the hostile-client harness against the debug `quarry serve` binary (the full
 /// run: `python3 scripts/harness/hostile_client.py --requests 20000`).
 @Suite struct HostileClientHarnessTests {
-    @Test func aShortHostileRunLeavesTheServerHealthyAndLosesNothing() throws {
-        let binary = repositoryRoot.appendingPathComponent(".build/debug/quarry").path
-        #expect(FileManager.default.isExecutableFile(atPath: binary), "build the quarry product first")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", repositoryRoot.appendingPathComponent("scripts/harness/hostile_client.py").path,
-            "--binary", binary, "--model", miniLMPath, "--requests", "120", "--documents", "8", "--seed", "7",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text.suffix(2000))")
+    @Test func aShortHostileRunLeavesTheServerHealthyAndLosesNothing() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: quarryBinary), "build the quarry product first")
+        let run = try await runProcess(
+            "/usr/bin/env",
+            [
+                "python3", repositoryRoot.appendingPathComponent("scripts/harness/hostile_client.py").path,
+                "--binary", quarryBinary, "--model", miniLMPath, "--requests", "120", "--documents", "8", "--seed",
+                "7",
+            ])
+        let text = run.output
+        #expect(run.status == 0, "\(text.suffix(2000))")
         let summary = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
         #expect(summary?["requests"] as? Int == 120)
         #expect(summary?["seeded_documents_intact"] as? Int == 8)

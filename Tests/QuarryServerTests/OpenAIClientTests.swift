@@ -2,46 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import QuarryEmbed
+import QuarryTestSupport
 import Testing
 
 @testable import QuarryServer
-
-/// Runs a command and returns its exit status, standard output and standard error, without
-/// blocking a thread of the cooperative pool while it runs.
-func runProcess(_ executable: String, _ arguments: [String]) async throws -> (
-    status: Int32, output: String, error: String
-) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    let error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    // Both pipes are drained on threads outside the cooperative pool (whose few threads the
-    // server under test needs), so that a full pipe never stalls the child.
-    async let outputData = readToEnd(output)
-    async let errorData = readToEnd(error)
-    let (outputBytes, errorBytes) = await (outputData, errorData)
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().async {
-            process.waitUntilExit()
-            continuation.resume()
-        }
-    }
-    return (
-        process.terminationStatus, String(decoding: outputBytes, as: UTF8.self),
-        String(decoding: errorBytes, as: UTF8.self)
-    )
-}
-
-/// Everything until the end of `pipe`, read on a Dispatch thread.
-private func readToEnd(_ pipe: Pipe) async -> Data {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
-    }
-}
 
 /// `python3` from the PATH.
 func python3() throws -> String {
@@ -87,7 +51,7 @@ struct QuarryServerTestError: Error, CustomStringConvertible {
             return try await runProcess(
                 python, [script, "http://127.0.0.1:\(port)/v1", "all-MiniLM-L6-v2", tokenJSON] + texts)
         }
-        try #require(result.status == 0, "the client script failed: \(result.error)")
+        try #require(result.status == 0, "the client script failed: \(result.errors)")
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
 

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -11,8 +12,15 @@ struct RawResponse {
 }
 
 /// Sends `request` byte for byte to 127.0.0.1:`port` and reads until the server closes the
-/// connection (or 10 s pass), for requests no HTTP client library would send.
-func sendRaw(_ request: [UInt8], port: Int) throws -> RawResponse {
+/// connection (or 30 s pass), for requests no HTTP client library would send. The socket is
+/// read on a thread of its own: blocked on a cooperative thread, it could starve the very
+/// server it waits for.
+func sendRaw(_ request: [UInt8], port: Int) async throws -> RawResponse {
+    try await offPool { try exchange(request, port: port) }
+}
+
+/// `sendRaw` on the calling thread.
+private func exchange(_ request: [UInt8], port: Int) throws -> RawResponse {
     let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socketFD >= 0 else { throw POSIXError(.EIO) }
     defer { close(socketFD) }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Quarry
 @testable import QuarryEmbed
+import QuarryTestSupport
 import Testing
 
 @testable import QuarryServer
@@ -13,7 +14,8 @@ let quarryBinary = repositoryRoot.appendingPathComponent(".build/debug/quarry").
 /// Runs `quarry ARGUMENTS`.
 func quarry(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
     try #require(FileManager.default.isExecutableFile(atPath: quarryBinary), "build the quarry product first")
-    return try await runProcess(quarryBinary, arguments)
+    let outcome = try await runProcess(quarryBinary, arguments)
+    return (outcome.status, outcome.output, outcome.errors)
 }
 
 /// A fresh directory under the system's temporary directory, removed when the value is.
@@ -24,45 +26,35 @@ final class ScratchDirectory: Sendable {
 }
 
 /// `Tests/Scripts/fake_embedder.py` running on loopback, answering as its options script.
-final class FakeEmbedder: @unchecked Sendable {
+final class FakeEmbedder: Sendable {
     let port: Int
-    private let process = Process()
-    private let errors = Pipe()
+    private let child: ChildProcess
 
-    init(_ options: [String] = [], port: Int = 0) throws {
-        process.executableURL = URL(fileURLWithPath: try python3())
-        process.arguments =
-            [repositoryRoot.appendingPathComponent("Tests/Scripts/fake_embedder.py").path, "--port", "\(port)"]
-            + options
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        var firstLine = Data()
-        while !firstLine.contains(0x0A) {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            firstLine += chunk
-        }
-        guard let port = Int(String(decoding: firstLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
+    private init(child: ChildProcess, port: Int) {
+        self.child = child
+        self.port = port
+    }
+
+    /// Starts the script with `options` on `port` (0: a free one) and waits until it listens.
+    static func start(_ options: [String] = [], port: Int = 0) async throws -> FakeEmbedder {
+        let script = repositoryRoot.appendingPathComponent("Tests/Scripts/fake_embedder.py").path
+        let child = try ChildProcess(try python3(), [script, "--port", "\(port)"] + options)
+        // It prints the port it listens on.
+        let firstLine = await child.output(containing: "\n")
+        guard let port = Int(firstLine.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw QuarryServerTestError("the fake embedder did not start")
         }
-        self.port = port
+        return FakeEmbedder(child: child, port: port)
     }
 
     var url: String { "http://127.0.0.1:\(port)/v1/embeddings" }
 
     /// Stops the server (if it has not exited itself) and returns its request log.
-    func stop() -> [String] {
+    func stop() async -> [String] {
         // SIGKILL: a child of the test process may inherit a mask that blocks SIGTERM.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return log.split(separator: "\n").map(String.init)
+        child.send(SIGKILL)
+        return await child.finish().errors.split(separator: "\n").map(String.init)
     }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
 @Suite struct RemoteEmbedderTests {
@@ -187,20 +179,20 @@ final class FakeEmbedder: @unchecked Sendable {
     private func failThenResume(_ failing: [String], message: String, documents: Int = 40) async throws {
         let docs = try shortRecords(count: documents)
         let collection = scratch.path + "/fake"
-        let fake = try FakeEmbedder(failing)
+        let fake = try await FakeEmbedder.start(failing)
         let arguments = ["ingest", collection, "--docs", docs, "--tokenizer", miniLMPath] + fakeOptions
         let failed = try await quarry(arguments + ["--embedder", fake.url])
-        _ = fake.stop()
+        _ = await fake.stop()
         #expect(failed.status != 0)
         #expect(failed.error.contains(message), "\(failed.error)")
         let partial = try await stats(collection)
         #expect(partial.documents > 0 && partial.documents < documents && partial.documents % 8 == 0)
         #expect(partial.vectors == partial.documents && partial.dimension == 8)
 
-        let healthy = try FakeEmbedder(port: fake.port)
+        let healthy = try await FakeEmbedder.start(port: fake.port)
         // The re-run needs no --embedder: the collection recorded it.
         let resumed = try await quarry(arguments)
-        _ = healthy.stop()
+        _ = await healthy.stop()
         try #require(resumed.status == 0, "resume failed: \(resumed.error)")
         let resumedReport = try report(resumed.output)
         #expect(resumedReport.unchanged == partial.documents && resumedReport.added == documents - partial.documents)
@@ -225,11 +217,11 @@ final class FakeEmbedder: @unchecked Sendable {
         let collection = scratch.path + "/retried"
         // The probe succeeds; the next two requests get 429, the third try succeeds. Through
         // TEI's native route this time.
-        let fake = try FakeEmbedder(["--statuses", "200,429,429"])
+        let fake = try await FakeEmbedder.start(["--statuses", "200,429,429"])
         let endpoint = "http://127.0.0.1:\(fake.port)/embed"
         let run = try await quarry(
             ["ingest", collection, "--docs", docs, "--tokenizer", miniLMPath, "--embedder", endpoint] + fakeOptions)
-        let log = fake.stop()
+        let log = await fake.stop()
         try #require(run.status == 0, "ingest failed: \(run.error)")
         #expect(try report(run.output).added == 16)
         #expect(log.filter { $0.hasSuffix(": 429") }.count == 2)

@@ -1,19 +1,16 @@
 import Foundation
 import QuarryStore
+import QuarryTestSupport
 import Testing
 
 /// The input reader bounds what one line or counted read may hold, so a decompression bomb
 /// or an endless line is an error rather than an exhausted memory.
 @Suite struct InputReaderLimitTests {
     /// A gzip member of 1 MiB of "a" (no newline), made by the gzip command.
-    private func gzipMember(in directory: String) throws -> [UInt8] {
+    private func gzipMember(in directory: String) async throws -> [UInt8] {
         let plain = directory + "/a"
         try Data(repeating: UInt8(ascii: "a"), count: 1 << 20).write(to: URL(fileURLWithPath: plain))
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = ["-9", plain]
-        try gzip.run()
-        gzip.waitUntilExit()
+        #expect(try await runProcess("/bin/gzip", ["-9", plain]).status == 0)
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain + ".gz")))
     }
 
@@ -31,10 +28,10 @@ import Testing
         }
     }
 
-    @Test func aGzipBombOfOneEndlessLineIsAnError() throws {
-        try withTemporaryDirectory { directory in
+    @Test func aGzipBombOfOneEndlessLineIsAnError() async throws {
+        try await withTemporaryDirectory { directory in
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let member = try gzipMember(in: directory)
+            let member = try await gzipMember(in: directory)
             // 100 concatenated members: about 100 KB that decompress to 100 MiB without a newline.
             let bomb = directory + "/bomb.gz"
             try Data((0..<100).flatMap { _ in member }).write(to: URL(fileURLWithPath: bomb))

@@ -1,5 +1,6 @@
 import Foundation
 import QuarryStore
+import QuarryTestSupport
 import Testing
 
 /// A process killed while it holds a read transaction leaves its reader slot behind, which
@@ -10,33 +11,29 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("scripts/harness/hold_reader.py").path
 
     /// Starts a process that opens `directory`'s environment, begins a read and waits.
-    func startReader(_ directory: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.helper, directory]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.readData(ofLength: 6), as: UTF8.self)
+    func startReader(_ directory: String) async throws -> ChildProcess {
+        let reader = try ChildProcess("/usr/bin/env", ["python3", Self.helper, directory])
+        let line = await reader.output(containing: "\n")
         #expect(line == "ready\n", "the reader process said \(line)")
-        return process
+        return reader
     }
 
-    func kill9(_ process: Process) {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    /// Kills `reader` and waits until it is gone.
+    func kill9(_ reader: ChildProcess) async {
+        reader.send(SIGKILL)
+        _ = await reader.finish()
     }
 
-    @Test func aKilledReadersSlotIsClearedAndWritesReusePages() throws {
-        try withTemporaryDirectory { directory in
+    @Test func aKilledReadersSlotIsClearedAndWritesReusePages() async throws {
+        try await withTemporaryDirectory { directory in
             let environment = try makeEnvironment(directory)
             let database = try environment.openDatabase("data", create: true)
             let payload = pseudoRandomBytes(count: 64 << 10, seed: 3)
             try environment.write { try $0.put(database, key: bytes("value"), value: payload) }
 
-            let reader = try startReader(directory)
+            let reader = try await startReader(directory)
             #expect(try environment.readerProcesses().contains(reader.processIdentifier))
-            kill9(reader)
+            await kill9(reader)
             // Dead, but its slot (and the snapshot it pins) stays until cleared.
             #expect(try environment.readerProcesses().contains(reader.processIdentifier))
 
@@ -54,22 +51,22 @@ import Testing
         }
     }
 
-    @Test func openingClearsTheSlotsOfDeadReaders() throws {
-        try withTemporaryDirectory { directory in
+    @Test func openingClearsTheSlotsOfDeadReaders() async throws {
+        try await withTemporaryDirectory { directory in
             do {
                 let environment = try makeEnvironment(directory)
                 let database = try environment.openDatabase("data", create: true)
                 try environment.write { try $0.put(database, key: bytes("k"), value: bytes("v")) }
             }
             // A live reader keeps LMDB from resetting the reader table at the next open.
-            let live = try startReader(directory)
-            defer { kill9(live) }
-            let dead = try startReader(directory)
-            kill9(dead)
+            let live = try await startReader(directory)
+            let dead = try await startReader(directory)
+            await kill9(dead)
             let environment = try makeEnvironment(directory)
             let readers = try environment.readerProcesses()
             #expect(readers.contains(live.processIdentifier) && !readers.contains(dead.processIdentifier))
             #expect(try environment.clearStaleReaders() == 0)
+            await kill9(live)
         }
     }
 }

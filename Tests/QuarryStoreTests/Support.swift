@@ -9,6 +9,14 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) rethrows -> T {
     return try body(path)
 }
 
+/// `withTemporaryDirectory` for an asynchronous body.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async rethrows -> T {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("quarry-store-tests-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
 /// Opens (creating) an environment in `directory` with a small map unless told otherwise.
 func makeEnvironment(
     _ directory: String, initialMapSize: Int = 4 << 20, maxMapSize: Int = 1 << 30

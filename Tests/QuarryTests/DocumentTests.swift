@@ -3,6 +3,7 @@ import Quarry
 import QuarryEmbed
 import QuarryIndex
 import QuarryStore
+import QuarryTestSupport
 import Testing
 
 /// The repository root, found from this file's path.
@@ -164,15 +165,11 @@ func writeLines(_ lines: [String], to path: String) throws {
         return all
     }
 
-    @Test func jsonLinesPlainGzipAndZstdReadAlike() throws {
+    @Test func jsonLinesPlainGzipAndZstdReadAlike() async throws {
         let lines = sampleDocuments(count: 50)
         let plain = temporary.path + "/docs.jsonl"
         try writeLines(lines, to: plain)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = ["-k", plain]
-        try gzip.run()
-        gzip.waitUntilExit()
+        #expect(try await runProcess("/bin/gzip", ["-k", plain]).status == 0)
         let zstdPath = temporary.path + "/docs.jsonl.zst"
         try Data(try Zstd.compress(Array(try Data(contentsOf: URL(fileURLWithPath: plain))))).write(
             to: URL(fileURLWithPath: zstdPath))
@@ -248,66 +245,45 @@ func writeLines(_ lines: [String], to path: String) throws {
 /// uninterrupted one does.
 @Suite struct InterruptedIngestTests {
     let temporary = TemporaryDirectory()
-    let binary = repositoryRoot.appendingPathComponent(".build/debug/quarry").path
 
-    func quarry(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    func quarry(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let outcome = try await runProcess(quarryBinary, arguments)
+        return (outcome.status, outcome.output)
     }
 
-    @Test func killedIngestResumesToTheSameState() throws {
-        #expect(FileManager.default.isExecutableFile(atPath: binary), "build the quarry product first")
+    @Test func killedIngestResumesToTheSameState() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: quarryBinary), "build the quarry product first")
         let docs = temporary.path + "/docs.jsonl"
         try writeLines(sampleDocuments(count: 160), to: docs)
         let common = ["--docs", docs, "--model", miniLMPath, "--batch-size", "8", "--training-documents", "8"]
 
         // Kill -9 once at least three batches have committed.
         let killed = temporary.path + "/killed"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["ingest", killed] + common
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.contains("ingest: 24 documents") {
-            let data = errors.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal)
-        let partial = try quarry(["stats", killed, "--json"])
+        let ingest = try ChildProcess(quarryBinary, ["ingest", killed] + common)
+        let seen = await ingest.errors(containing: "ingest: 24 documents", thenSend: SIGKILL)
+        #expect(seen.contains("ingest: 24 documents"), "\(seen.suffix(500))")
+        #expect(await ingest.finish().signalled)
+        let partial = try await quarry(["stats", killed, "--json"])
         #expect(partial.status == 0)
         let partialStats = try JSONDecoder().decode(CollectionStats.self, from: Data(partial.output.utf8))
         #expect(partialStats.documents >= 24 && partialStats.documents < 160)
         #expect(partialStats.documents % 8 == 0)  // whole batches only
 
-        let resumed = try quarry(["ingest", killed, "--json"] + common)
+        let resumed = try await quarry(["ingest", killed, "--json"] + common)
         #expect(resumed.status == 0)
         let report = try JSONDecoder().decode(DocumentIngestReport.self, from: Data(resumed.output.utf8))
         #expect(report.unchanged == partialStats.documents && report.added == 160 - partialStats.documents)
 
         let clean = temporary.path + "/clean"
-        #expect(try quarry(["ingest", clean] + common).status == 0)
+        #expect(try await quarry(["ingest", clean] + common).status == 0)
         let statsA = try JSONDecoder().decode(
-            CollectionStats.self, from: Data(try quarry(["stats", killed, "--json"]).output.utf8))
+            CollectionStats.self, from: Data(try await quarry(["stats", killed, "--json"]).output.utf8))
         let statsB = try JSONDecoder().decode(
-            CollectionStats.self, from: Data(try quarry(["stats", clean, "--json"]).output.utf8))
+            CollectionStats.self, from: Data(try await quarry(["stats", clean, "--json"]).output.utf8))
         #expect(statsA.documents == 160 && statsA.documents == statsB.documents && statsA.vectors == statsB.vectors)
         for query in ["glacier melting", "how to play chess", "orchestra concerts"] {
             let search = ["--text", query, "-k", "10", "--by-document", "--exact", "--json"]
-            #expect(try quarry(["search", killed] + search).output == quarry(["search", clean] + search).output)
+            #expect(try await quarry(["search", killed] + search).output == quarry(["search", clean] + search).output)
         }
     }
 }
@@ -315,35 +291,30 @@ func writeLines(_ lines: [String], to path: String) throws {
 extension InterruptedIngestTests {
     /// A disk that fills mid-ingest (here: a file-size limit set with prlimit, which needs no
     /// privileges) fails the ingest with a clear error and keeps every committed vector.
-    @Test func aFullDiskFailsTheIngestAndKeepsWhatWasCommitted() throws {
+    @Test func aFullDiskFailsTheIngestAndKeepsWhatWasCommitted() async throws {
         let small = try Dataset(in: temporary.path, count: 500)
         let large = try Dataset(in: temporary.path, count: 30_000, seed: 9)
         let collection = temporary.path + "/c"
-        #expect(try quarry(["create", collection, "--dims", "\(Dataset.dimension)"]).status == 0)
-        #expect(try quarry(["ingest", collection, "--vectors", small.basePath]).status == 0)
+        #expect(try await quarry(["create", collection, "--dims", "\(Dataset.dimension)"]).status == 0)
+        #expect(try await quarry(["ingest", collection, "--vectors", small.basePath]).status == 0)
         let size = try #require(
             try FileManager.default.attributesOfItem(atPath: collection + "/data.mdb")[.size] as? Int)
-        let limited = Process()
-        limited.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        limited.arguments = [
-            "--fsize=\(size + 256 * 1024)", binary, "ingest", collection, "--vectors", large.basePath,
-            "--batch-size", "2000",
-        ]
-        let errors = Pipe()
-        limited.standardError = errors
-        limited.standardOutput = FileHandle.nullDevice
-        try limited.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        limited.waitUntilExit()
-        #expect(limited.terminationReason == .exit && limited.terminationStatus == 1)
+        let limited = try await runProcess(
+            "/usr/bin/prlimit",
+            [
+                "--fsize=\(size + 256 * 1024)", quarryBinary, "ingest", collection, "--vectors", large.basePath,
+                "--batch-size", "2000",
+            ])
+        let message = limited.errors
+        #expect(!limited.signalled && limited.status == 1)
         // LMDB reports the refused write as EFBIG, or as EIO when part of it went through.
         #expect(
             (message.contains("size limit") || message.contains("filled up mid-write"))
                 && message.contains("last committed state is intact"), "\(message)")
         let stats = try JSONDecoder().decode(
-            CollectionStats.self, from: Data(try quarry(["stats", collection, "--json"]).output.utf8))
+            CollectionStats.self, from: Data(try await quarry(["stats", collection, "--json"]).output.utf8))
         #expect(stats.vectors >= 500 && stats.vectors < 30_500 && (stats.vectors - 500) % 2000 == 0)
-        let search = try quarry(["search", collection, "--vectors", small.queryPath, "-k", "3", "--json"])
+        let search = try await quarry(["search", collection, "--vectors", small.queryPath, "-k", "3", "--json"])
         #expect(search.status == 0 && search.output.split(separator: "\n").count == 20)
     }
 }

@@ -9,7 +9,7 @@ import Testing
     let temporary = TemporaryDirectory()
     let binary = repositoryRoot.appendingPathComponent(".build/debug/quarry").path
 
-    @Test func outOfRangeNumbersGetErrorsNotTraps() throws {
+    @Test func outOfRangeNumbersGetErrorsNotTraps() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: binary), "build the quarry product first")
         let data = try Dataset(in: temporary.path, count: 400)
         let directory = temporary.path + "/c"
@@ -53,7 +53,7 @@ import Testing
             ],
         ]
         for arguments in cases {
-            let result = try runQuarry(arguments)
+            let result = try await runQuarry(arguments)
             // 1: an error the command reported; 64: a usage error. A trap ends with its signal's
             // number (4, 5, 6, 11) instead.
             #expect([1, 64].contains(result.status), "\(arguments.prefix(6)): \(result.errors.suffix(300))")

@@ -2,35 +2,18 @@ import Foundation
 import Quarry
 import QuarryIndex
 import QuarryStore
+import QuarryTestSupport
 import Testing
 
+/// The debug `quarry` binary.
+let quarryBinary = repositoryRoot.appendingPathComponent(".build/debug/quarry").path
+
 /// Runs the debug `quarry` binary; returns its exit status, standard output and standard error.
-func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+func runQuarry(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
     status: Int32, output: String, errors: String
 ) {
-    let process = Process()
-    process.executableURL = repositoryRoot.appendingPathComponent(".build/debug/quarry")
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    // Drain standard error on another thread so that neither pipe can fill and stall the child.
-    nonisolated(unsafe) var errorData = Data()
-    let drained = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        drained.signal()
-    }
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    drained.wait()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-        String(decoding: errorData, as: UTF8.self)
-    )
+    let outcome = try await runProcess(quarryBinary, arguments, environment: environment)
+    return (outcome.status, outcome.output, outcome.errors)
 }
 
 /// One collection open in this process while the `quarry` binary, another process, writes to
@@ -53,7 +36,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         return hits.contains { $0.key == key }
     }
 
-    @Test func aSearchSeesAnotherProcessesIngestsWithoutReopening() throws {
+    @Test func aSearchSeesAnotherProcessesIngestsWithoutReopening() async throws {
         let first = try Dataset(in: directory, count: 2000, seed: 11)
         let second = try Dataset(in: directory, count: 1000, seed: 12)
         let path = directory + "/c"
@@ -61,13 +44,13 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         #expect(try collection.search(try collection.prepare(int8: first.row(5)), k: 10).isEmpty)
 
         // The other process's first ingest trains the collection.
-        let trained = try runQuarry(["ingest", path, "--vectors", first.basePath, "--batch-size", "500"])
+        let trained = try await runQuarry(["ingest", path, "--vectors", first.basePath, "--batch-size", "500"])
         #expect(trained.status == 0, "\(trained.errors)")
         #expect(collection.manifest.listCount == 16 && collection.manifest.trainingSize == 2000)
         for row in [0, 5, 1999] { #expect(try finds(collection, first, row: row, key: "\(row)")) }
 
         // A later ingest there adds vectors this process finds at once.
-        let added = try runQuarry([
+        let added = try await runQuarry([
             "ingest", path, "--vectors", second.basePath, "--keys", try keysFile("b", count: 1000),
         ])
         #expect(added.status == 0, "\(added.errors)")
@@ -76,14 +59,14 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         #expect(try collection.checkIntegrity().isConsistent)
     }
 
-    @Test func anIngestHereAfterAnotherProcessTrainedKeepsItsLists() throws {
+    @Test func anIngestHereAfterAnotherProcessTrainedKeepsItsLists() async throws {
         let first = try Dataset(in: directory, count: 2000, seed: 13)
         let second = try Dataset(in: directory, count: 700, seed: 14)
         let path = directory + "/c"
         // Opened (untrained) here before the other process trains it.
         let collection = try QuarryCollection.create(at: path, dimension: Dataset.dimension, listCount: 16)
         #expect(collection.manifest.listCount == 0)
-        #expect(try runQuarry(["ingest", path, "--vectors", first.basePath]).status == 0)
+        #expect(try await runQuarry(["ingest", path, "--vectors", first.basePath]).status == 0)
 
         let report = try collection.ingest(
             vectors: VectorFile(path: second.basePath), keys: (0..<700).map { "b\($0)" })
@@ -96,14 +79,14 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         for row in [0, 699] { #expect(try finds(collection, second, row: row, key: "b\(row)")) }
     }
 
-    @Test func tunedDefaultsSurviveAnIngestByAProcessThatOpenedBeforeTheTune() throws {
+    @Test func tunedDefaultsSurviveAnIngestByAProcessThatOpenedBeforeTheTune() async throws {
         let base = try Dataset(in: directory, count: 2000, seed: 15)
         let path = directory + "/c"
         let collection = try QuarryCollection.create(at: path, dimension: Dataset.dimension, listCount: 16)
         try collection.ingest(vectors: VectorFile(path: base.basePath))
         #expect(collection.manifest.quantization == nil)
 
-        let tuned = try runQuarry(["tune", path, "--sample", "40", "--target-recall", "0.9"])
+        let tuned = try await runQuarry(["tune", path, "--sample", "40", "--target-recall", "0.9"])
         #expect(tuned.status == 0, "\(tuned.errors)")
         let recorded = try QuarryCollection.open(at: path).manifest
         #expect(recorded.defaultProbeCount != nil && recorded.defaultOversample != nil)
@@ -114,7 +97,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
             path: floats, type: .float32, rows: 100, columns: Dataset.dimension,
             values: base.base.prefix(100 * Dataset.dimension).map { Float($0) / 127 })
         try collection.ingest(vectors: VectorFile(path: floats), keys: (0..<100).map { "f\($0)" })
-        let after = try runQuarry(["stats", path, "--json"])
+        let after = try await runQuarry(["stats", path, "--json"])
         #expect(after.status == 0)
         let manifest = collection.manifest
         #expect(manifest.quantization != nil)
@@ -126,7 +109,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         #expect(defaults.nprobe == recorded.defaultProbeCount)
     }
 
-    @Test func tunedDefaultsSurviveADocumentIngestByAProcessThatOpenedBeforeTheTune() throws {
+    @Test func tunedDefaultsSurviveADocumentIngestByAProcessThatOpenedBeforeTheTune() async throws {
         let embedder = try sharedEmbedder.get()
         let path = directory + "/docs"
         let collection = try QuarryCollection.create(at: path, dimension: embedder.dimension, listCount: 2)
@@ -140,9 +123,9 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
             from: CrawlRecordReader(path: directory + "/a.jsonl"), embedder: embedder, modelPath: miniLMPath,
             options: options)
 
-        let tuned = try runQuarry(["tune", path, "--sample", "16", "-k", "3", "--target-recall", "0.9"])
+        let tuned = try await runQuarry(["tune", path, "--sample", "16", "-k", "3", "--target-recall", "0.9"])
         #expect(tuned.status == 0, "\(tuned.errors)")
-        let recorded = try runQuarry(["stats", path, "--json"])
+        let recorded = try await runQuarry(["stats", path, "--json"])
         #expect(recorded.status == 0)
         let probes = try #require(collection.manifest.defaultProbeCount)
 
@@ -150,12 +133,12 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
             from: CrawlRecordReader(path: directory + "/b.jsonl"), embedder: embedder, modelPath: miniLMPath,
             options: options)
         #expect(try collection.documentCount() == 24)
-        let reopened = try runQuarry(["search", path, "--text", "chess", "-k", "3", "--json"])
+        let reopened = try await runQuarry(["search", path, "--text", "chess", "-k", "3", "--json"])
         #expect(reopened.status == 0)
         #expect(collection.manifest.defaultProbeCount == probes && collection.manifest.model == miniLMPath)
     }
 
-    @Test func documentsUpsertedElsewhereDuringAVectorIngestHereDoNotStopIt() throws {
+    @Test func documentsUpsertedElsewhereDuringAVectorIngestHereDoNotStopIt() async throws {
         let dimension = 384  // the default model's, so the documents fit the collection
         let synth = SyntheticEmbeddings(dimension: dimension, clusterCount: 8, seed: 21)
         let vectors = directory + "/vectors.npy"
@@ -172,10 +155,15 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
             // After the first committed batch, another process adds documents, which records
             // the model and a float quantization in the manifest.
             if line.hasPrefix("ingest: 500/") {
-                upserted = (try? runQuarry(["ingest", path, "--docs", docs, "--model", miniLMPath]))?.status ?? -2
+                upserted =
+                    (try? ChildProcess(quarryBinary, ["ingest", path, "--docs", docs, "--model", miniLMPath]))?
+                    .finishHere().status ?? -2
             }
         }
-        let report = try collection.ingest(vectors: VectorFile(path: vectors), options: options)
+        // Off the cooperative pool: the callback waits for the child.
+        let report = try await offPool { [options] in
+            try collection.ingest(vectors: VectorFile(path: vectors), options: options)
+        }
         #expect(upserted == 0 && report.added == 2000)
         #expect(collection.manifest.model == miniLMPath && collection.manifest.quantization != nil)
         let integrity = try collection.checkIntegrity()
@@ -183,7 +171,7 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         #expect(integrity.vectors == 2000 + 8)
     }
 
-    @Test func compactIsRefusedWhileAnotherProcessHasTheCollectionOpen() throws {
+    @Test func compactIsRefusedWhileAnotherProcessHasTheCollectionOpen() async throws {
         let base = try Dataset(in: directory, count: 3000, seed: 16)
         let path = directory + "/c"
         let before: [Hit]
@@ -196,12 +184,12 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
                 keys: try String(contentsOfFile: deleted, encoding: .utf8).split(separator: "\n").map(String.init))
             before = try collection.search(try collection.prepare(int8: base.row(2000)), k: 10)
 
-            let refused = try runQuarry(["compact", path])
+            let refused = try await runQuarry(["compact", path])
             #expect(refused.status == 1 && refused.errors.contains("in use"), "\(refused.errors)")
             #expect(try collection.vectorCount() == 2000)
         }
         // Closed here: compaction goes ahead and keeps every vector.
-        let compacted = try runQuarry(["compact", path])
+        let compacted = try await runQuarry(["compact", path])
         #expect(compacted.status == 0, "\(compacted.errors)")
         let reopened = try QuarryCollection.open(at: path)
         let integrity = try reopened.checkIntegrity()
@@ -210,13 +198,13 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         for row in [1000, 2999] { #expect(try reopened.storedVector(key: "\(row)") == base.row(row)) }
     }
 
-    @Test func compactionKeepsEveryDocument() throws {
+    @Test func compactionKeepsEveryDocument() async throws {
         let path = directory + "/docs"
         let docs = directory + "/docs.jsonl"
         try writeLines(sampleDocuments(count: 24), to: docs)
-        let ingested = try runQuarry(["ingest", path, "--docs", docs, "--model", miniLMPath, "--batch-size", "8"])
+        let ingested = try await runQuarry(["ingest", path, "--docs", docs, "--model", miniLMPath, "--batch-size", "8"])
         #expect(ingested.status == 0, "\(ingested.errors)")
-        let compacted = try runQuarry(["compact", path])
+        let compacted = try await runQuarry(["compact", path])
         #expect(compacted.status == 0, "\(compacted.errors)")
         let collection = try QuarryCollection.open(at: path)
         let integrity = try collection.checkIntegrity()
@@ -226,18 +214,18 @@ func runQuarry(_ arguments: [String], environment: [String: String] = [:]) throw
         }
     }
 
-    @Test func anOpenIsRefusedWhileACompactionHoldsTheCollection() throws {
+    @Test func anOpenIsRefusedWhileACompactionHoldsTheCollection() async throws {
         let path = directory + "/c"
         do { _ = try QuarryCollection.create(at: path, dimension: Dataset.dimension) }
         do {
             let compaction = try DirectoryLock(directory: path, mode: .exclusive)
             #expect(compaction.mode == .exclusive)
             #expect(throws: StoreError.self) { try QuarryCollection.open(at: path) }
-            let elsewhere = try runQuarry(["stats", path])
+            let elsewhere = try await runQuarry(["stats", path])
             #expect(elsewhere.status == 1 && elsewhere.errors.contains("being compacted"), "\(elsewhere.errors)")
         }
         // Released: opens go ahead again.
-        #expect(try runQuarry(["stats", path]).status == 0)
+        #expect(try await runQuarry(["stats", path]).status == 0)
         #expect(try QuarryCollection.open(at: path).manifest.dimension == Dataset.dimension)
     }
 }

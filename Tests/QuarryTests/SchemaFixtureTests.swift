@@ -187,7 +187,7 @@ import Testing
         return path
     }
 
-    @Test func aNewerSchemaIsRefusedWithTheVersionsAndWhatToRun() throws {
+    @Test func aNewerSchemaIsRefusedWithTheVersionsAndWhatToRun() async throws {
         let path = try fixture(withSchemaVersion: 3)
         let error = #expect(throws: QuarryError.self) { try QuarryCollection.open(at: path) }
         #expect(error == .incompatibleSchema(path: path, found: 3, readable: 2...2))
@@ -195,7 +195,7 @@ import Testing
         let message = error?.description ?? ""
         #expect(message.contains("schema version 3") && message.contains("2...2"))
         #expect(message.contains("newer Quarry build"))
-        let check = try runQuarry(["check", path])
+        let check = try await runQuarry(["check", path])
         #expect(check.status != 0 && check.errors.contains("schema version 3"))
     }
 
@@ -206,9 +206,9 @@ import Testing
         #expect(error?.description.contains("`quarry create`") == true)
     }
 
-    @Test func quarryCheckPassesBothFixtures() throws {
+    @Test func quarryCheckPassesBothFixtures() async throws {
         for name in [SchemaFixtures.vectors, SchemaFixtures.documents] {
-            let check = try runQuarry(["check", try SchemaFixtures.copy(name, into: scratch)])
+            let check = try await runQuarry(["check", try SchemaFixtures.copy(name, into: scratch)])
             #expect(check.status == 0, "\(name): \(check.errors)")
         }
     }

@@ -63,7 +63,7 @@ let package = Package(
             exclude: ["compare_tiktoken.py"]),
         .testTarget(name: "QuarryBaseTests", dependencies: ["QuarryBase"]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
-        .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "CQuarryKernels"]),
+        .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "QuarryBase", "CQuarryKernels"]),
         .testTarget(name: "QuarrySchemaTests", dependencies: ["QuarrySchema"]),
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarrySchema"]),
         .testTarget(

@@ -157,6 +157,7 @@ private struct InfixParser {
             ["=", "!=", "<", "<=", ">", ">="].contains(op)
         else { throw error("expected an operator (=, !=, <, <=, >, >=, IN) after \(field), got \(current)") }
         position += 1
+        let valuePosition = position
         let operand = try value(after: op)
         switch op {
         case "=": return .match(field: field, values: [operand])
@@ -170,7 +171,7 @@ private struct InfixParser {
                     : FilterRange(upper: operand, upperInclusive: inclusive)
                 return .range(field: field, range)
             }
-            position -= 1
+            position = valuePosition
             throw error("\"\(op)\" needs a number or a date, got a bool")
         }
     }

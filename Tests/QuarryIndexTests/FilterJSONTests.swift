@@ -126,10 +126,10 @@ import Testing
 
     @Test func limits() {
         var deep: JSONValue = condition("lang", match: .object(["value": "de"]))
-        for _ in 0..<FilterLimits.maximumDepth { deep = .object(["must": .array([deep])]) }
+        for _ in 0...FilterLimits.maximumDepth { deep = .object(["must": .array([deep])]) }
         #expect(parseError(deep)?.contains("filters nest deeper than 32") == true)
         var shallow: JSONValue = condition("lang", match: .object(["value": "de"]))
-        for _ in 0..<(FilterLimits.maximumDepth - 1) { shallow = .object(["must": .array([shallow])]) }
+        for _ in 0..<FilterLimits.maximumDepth { shallow = .object(["must": .array([shallow])]) }
         #expect(parseError(shallow) == nil)
 
         let one = condition("lang", match: .object(["value": "de"]))

@@ -4,6 +4,8 @@
 
 // Errors: the kind every `QuarryError` carries.
 @_exported import enum QuarryBase.ErrorKind
+// Any JSON value: crawl records' metadata and filters.
+@_exported import enum QuarryBase.JSONValue
 // The concurrency toolkit the server shares: the pool it runs searches and embeddings on, and
 // the locked box (package access: for this package's programs, not for users).
 @_exported import class QuarryBase.WorkPool

@@ -74,7 +74,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "QuarryTests",
-            dependencies: ["Quarry", "QuarryIndex", "QuarrySchema", "QuarryStore", "QuarryTestSupport"],
+            dependencies: ["Quarry", "QuarryEmbed", "QuarryIndex", "QuarrySchema", "QuarryStore", "QuarryTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "QuarryFuzzTests", dependencies: ["QuarryFuzz"]),
         // The only test target that builds the server's dependencies.

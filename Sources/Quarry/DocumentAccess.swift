@@ -20,12 +20,12 @@ extension QuarryCollection {
 
     /// Removes the vector stored under `key` and the key itself; false when there is none.
     @discardableResult
-    func removeKeyedVector(_ txn: LMDBWriteTransaction, key: [UInt8]) throws -> Bool {
+    func removeKeyedVector(_ txn: LMDBWriteTransaction, key: [UInt8], attributes: AttributeChanges) throws -> Bool {
         guard !key.isEmpty, key.count <= Self.maxKeyBytes else { return false }
         guard let id = try txn.get(databases.keys, key: key).map(InternalID.decode) else {
             return false
         }
-        try removeVector(txn, id: id)
+        try removeVector(txn, id: id, attributes: attributes)
         try txn.delete(databases.keys, key: key)
         return true
     }
@@ -45,22 +45,22 @@ extension QuarryCollection {
         writerLock.lock()
         defer { writerLock.unlock() }
         return try environment.write { txn in
-            var missing: [String] = []
-            for key in keys {
-                if let document = try storedDocument(txn, key: key) {
-                    for chunk in document.chunks.indices {
-                        try removeKeyedVector(txn, key: TextKey.chunk(document: key, chunk: chunk))
+            try withAttributeChanges(txn) { attributes in
+                try indexAttributesIfMissing(txn, attributes)
+                var missing: [String] = []
+                for key in keys {
+                    if let document = try storedDocument(txn, key: key) {
+                        for chunk in document.chunks.indices {
+                            try removeKeyedVector(
+                                txn, key: TextKey.chunk(document: key, chunk: chunk), attributes: attributes)
+                        }
+                        try txn.delete(databases.docs, key: TextKey.encode(key))
+                    } else if try !removeKeyedVector(txn, key: TextKey.encode(key), attributes: attributes) {
+                        missing.append(key)
                     }
-                    try txn.delete(databases.docs, key: TextKey.encode(key))
-                } else if try !removeKeyedVector(txn, key: TextKey.encode(key)) {
-                    missing.append(key)
                 }
+                return missing
             }
-            return missing
         }
     }
-
-    /// Searches and resolves hits to documents. With `byDocument`, chunk hits are folded to the
-    /// best chunk per document and `k` documents are returned. The stored fields of the hits may
-    /// add up to `maxResultBytes` (text and metadata counted as stored); beyond that the search
 }

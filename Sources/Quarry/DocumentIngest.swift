@@ -21,6 +21,9 @@ public struct DocumentIngestOptions: Sendable {
     public var trainingBatchSize = 4096
     /// Settings for training the coarse quantizer on the first batch.
     public var vectorOptions = IngestOptions()
+    /// When the documents count as ingested (their `ingested` field), in seconds since 1970;
+    /// nil: the time each batch is read.
+    public var ingestTime: Double?
     /// Receives the running figures as chunks are embedded and batches committed.
     public var embeddingProgress: (@Sendable (DocumentIngestProgress) -> Void)?
     public init() {}
@@ -132,6 +135,7 @@ extension QuarryCollection {
                 try batch.map { record in try storedDocument(txn, key: record.key)?.fingerprint }
             }
             var changed: [(record: CrawlRecord, document: StoredDocument)] = []
+            let ingestTime = options.ingestTime ?? Date().timeIntervalSince1970.rounded(.down)
             for (index, record) in batch.enumerated() {
                 if storedFingerprints[index] == fingerprints[index] {
                     report.unchanged += 1
@@ -151,7 +155,7 @@ extension QuarryCollection {
                             key: record.key, title: record.title, url: record.url, lang: record.lang,
                             metadata: record.metadata, text: record.text,
                             chunks: chunks.map { [$0.lowerBound, $0.upperBound] },
-                            fingerprint: fingerprints[index])
+                            fingerprint: fingerprints[index], ingested: ingestTime)
                     ))
             }
             guard !changed.isEmpty else { continue }
@@ -239,21 +243,34 @@ extension QuarryCollection {
                     if rows > 0 { manifest.quantization = settled }
                     manifest.model = modelPath
                 }
-                var replaced = 0
-                for (_, document) in changed {
-                    if let old = try storedDocument(txn, key: document.key) {
-                        replaced += 1
-                        // Chunks beyond the new count would otherwise linger.
-                        for chunk in document.chunks.count..<max(document.chunks.count, old.chunks.count) {
-                            try removeKeyedVector(txn, key: TextKey.chunk(document: document.key, chunk: chunk))
+                return try withAttributeChanges(txn) { attributes in
+                    try indexAttributesIfMissing(txn, attributes)
+                    var catalogue = AttributeCatalogue(try committedManifest(txn))
+                    var rowEntries: [[AttributeRecord.Entry]] = []
+                    rowEntries.reserveCapacity(rows)
+                    var replaced = 0
+                    for (_, document) in changed {
+                        if let old = try storedDocument(txn, key: document.key) {
+                            replaced += 1
+                            // Chunks beyond the new count would otherwise linger.
+                            for chunk in document.chunks.count..<max(document.chunks.count, old.chunks.count) {
+                                try removeKeyedVector(
+                                    txn, key: TextKey.chunk(document: document.key, chunk: chunk),
+                                    attributes: attributes)
+                            }
                         }
+                        try txn.put(
+                            databases.docs, key: TextKey.encode(document.key), value: try document.encodeStored())
+                        let entries = catalogue.entries(of: document)
+                        rowEntries += repeatElement(entries, count: document.chunks.count)
                     }
-                    try txn.put(databases.docs, key: TextKey.encode(document.key), value: try document.encodeStored())
+                    try updateManifest(txn) { $0.fields = catalogue.fields }
+                    _ = try writeBatch(
+                        txn, rows: rows, keyAt: { chunkKeys[$0] }, values: values, codes: codes,
+                        assignment: assignment, blockCapacity: trained.blockCapacity, attributes: attributes,
+                        entriesAt: { rowEntries[$0] })
+                    return replaced
                 }
-                _ = try writeBatch(
-                    txn, rows: rows, keyAt: { chunkKeys[$0] }, values: values, codes: codes, assignment: assignment,
-                    blockCapacity: trained.blockCapacity)
-                return replaced
             }
             manifest = try refreshedState().manifest
             report.replaced += outcome

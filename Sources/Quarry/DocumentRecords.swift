@@ -16,6 +16,9 @@ public struct StoredDocument: Sendable, Codable, Equatable {
     /// A digest of the record and the chunking and model settings: an ingest skips a document
     /// whose stored fingerprint matches.
     public var fingerprint: String
+    /// When this version of the document was ingested, in seconds since 1970 (UTC); nil in
+    /// documents stored before schema version 3.
+    public var ingested: Double?
 
     /// The text of chunk `index` (in time proportional to the chunk, not the document).
     public func chunkText(_ index: Int) -> String {

@@ -5,11 +5,15 @@ import QuarrySchema
 import QuarryStore
 
 extension QuarryCollection {
-    /// fails with `limitExceeded` rather than build an unbounded answer.
+    /// Searches and resolves hits to documents. With `byDocument`, chunk hits are folded to the
+    /// best chunk per document and `k` documents are returned. The stored fields of the hits may
+    /// add up to `maxResultBytes` (text and metadata counted as stored); beyond that the search
+    /// fails with `limitExceeded` rather than build an unbounded answer. With `filter`, only
+    /// documents that match it.
     public func searchDocuments(
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil, byDocument: Bool = false,
         fields: DocumentFields = .summary, excluding excludedKey: String? = nil, exact: Bool = false,
-        maxResultBytes: Int = 64 << 20
+        maxResultBytes: Int = 64 << 20, filter: FilterExpression? = nil
     ) throws -> [DocumentHit] {
         try Limits.check(k, in: 1...Limits.maxK, "k")
         let extra = excludedKey == nil ? 0 : 1
@@ -19,7 +23,8 @@ extension QuarryCollection {
         while true {
             let hits =
                 exact
-                ? try exactSearch(query, k: fetch) : try search(query, k: fetch, nprobe: nprobe, oversample: oversample)
+                ? try exactSearch(query, k: fetch, filter: filter)
+                : try search(query, k: fetch, nprobe: nprobe, oversample: oversample, filter: filter)
             var results: [DocumentHit] = []
             var seen = Set<String>()
             var fieldBytes = 0

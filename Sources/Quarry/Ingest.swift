@@ -45,10 +45,12 @@ extension QuarryCollection {
     /// Another process may write to the collection meanwhile: if it trained the collection
     /// first, its centroids are used.
     /// - Parameter keys: one external key per row; nil: the row numbers.
+    /// - Parameter attributes: one per row, the fields filters see (nil: none).
     @discardableResult
-    public func ingest(vectors file: VectorFile, keys: [String]? = nil, options: IngestOptions = .init())
-        throws -> IngestReport
-    {
+    public func ingest(
+        vectors file: VectorFile, keys: [String]? = nil, attributes: [VectorAttributes]? = nil,
+        options: IngestOptions = .init()
+    ) throws -> IngestReport {
         try options.validate()
         writerLock.lock()
         defer { writerLock.unlock() }
@@ -59,6 +61,10 @@ extension QuarryCollection {
         }
         if let row = file.firstNonFiniteRow() { throw QuarryError.nonFiniteValue(source: file.path, row: row) }
         if let keys { try Self.validate(keys: keys, rows: file.count) }
+        if let attributes, attributes.count != file.count {
+            throw QuarryError.invalidArgument(
+                "the attributes file has \(attributes.count) lines for \(file.count) vectors")
+        }
         guard file.count > 0 else { return IngestReport() }
 
         var report = IngestReport()
@@ -93,9 +99,24 @@ extension QuarryCollection {
             let first = start
             let batch = try environment.write { txn in
                 try checkUnchangedTraining(txn, since: manifest, quantization: quantization)
-                return try writeBatch(
-                    txn, rows: rows, keyAt: { TextKey.encode(keys?[first + $0] ?? String(first + $0)) }, values: values,
-                    codes: codes, assignment: assignment, blockCapacity: manifest.blockCapacity)
+                return try withAttributeChanges(txn) { changes in
+                    try indexAttributesIfMissing(txn, changes)
+                    var rowEntries: [[AttributeRecord.Entry]]?
+                    if let attributes {
+                        var catalogue = AttributeCatalogue(try committedManifest(txn))
+                        let now = Date().timeIntervalSince1970.rounded(.down)
+                        rowEntries = (first..<first + rows).map { row in
+                            let fields = attributes[row]
+                            return catalogue.entries(
+                                lang: fields.lang, url: fields.url, ingested: now, metadata: fields.metadata)
+                        }
+                        try updateManifest(txn) { $0.fields = catalogue.fields }
+                    }
+                    return try writeBatch(
+                        txn, rows: rows, keyAt: { TextKey.encode(keys?[first + $0] ?? String(first + $0)) },
+                        values: values, codes: codes, assignment: assignment, blockCapacity: manifest.blockCapacity,
+                        attributes: changes, entriesAt: rowEntries.map { entries in { entries[$0] } })
+                }
             }
             report.writeSeconds += (clock.now - writeStarted).seconds
             try refreshedState()
@@ -325,9 +346,12 @@ extension QuarryCollection {
     /// Writes one batch of vectors in `txn` under the keys `keyAt(0..<rows)`: a key already
     /// stored with the same vector is left alone, one stored with another vector is replaced.
     /// Runs again from scratch if LMDB has to grow its map.
+    /// With `entriesAt`, row `r`'s vector gets the attributes `entriesAt(r)` (a bare vector has
+    /// none), also when it is left alone.
     func writeBatch(
         _ txn: LMDBWriteTransaction, rows: Int, keyAt: (Int) -> [UInt8], values: [Int8], codes: [UInt8],
-        assignment: ListAssignment, blockCapacity: Int
+        assignment: ListAssignment, blockCapacity: Int, attributes: AttributeChanges,
+        entriesAt: ((Int) -> [AttributeRecord.Entry])? = nil
     ) throws -> BatchResult {
         let dimension = loadedManifest.dimension
         let codeBytes = IVFLayout.codeBytes(dimension: dimension)
@@ -348,10 +372,11 @@ extension QuarryCollection {
                     if let stored = try membership.records.vector(id: existing),
                         memcmp(stored.values, vector.baseAddress!, dimension) == 0
                     {
+                        if let entriesAt { try attributes.set(entriesAt(r), of: existing) }
                         result.unchanged += 1
                         continue
                     }
-                    try removeVector(txn, id: existing)
+                    try removeVector(txn, id: existing, attributes: attributes)
                     result.replaced += 1
                 } else {
                     result.added += 1
@@ -362,6 +387,7 @@ extension QuarryCollection {
                 records += StoredVector.encode(values: vector, list: UInt32(list))
                 try txn.put(databases.idKeys, key: InternalID.encode(id), value: key, append: true)
                 try txn.put(databases.keys, key: key, value: InternalID.encode(id))
+                try attributes.set(entriesAt?(r) ?? [], of: id)
                 let code = codes[r * codeBytes..<(r + 1) * codeBytes]
                 pending[list, default: ([], [])].ids.append(id)
                 pending[list, default: ([], [])].codes.append(contentsOf: code)
@@ -384,8 +410,9 @@ extension QuarryCollection {
         return result
     }
 
-    /// Removes vector `id` from its posting list(s) and deletes its key records.
-    func removeVector(_ txn: LMDBWriteTransaction, id: UInt64) throws {
+    /// Removes vector `id` from its posting list(s) and attribute indexes and deletes its key
+    /// records.
+    func removeVector(_ txn: LMDBWriteTransaction, id: UInt64, attributes: AttributeChanges) throws {
         let membership = listMembership(txn, dimension: loadedManifest.dimension)
         guard try txn.get(databases.idKeys, key: InternalID.encode(id)) != nil,
             let holders = try membership.lists(of: id)
@@ -396,7 +423,8 @@ extension QuarryCollection {
             try remove(id, fromList: second, of: lists)
             try membership.forgetSecondList(of: id)
         }
-        // The record stays in its segment, unreachable: no list, key or id-key refers to it.
+        try attributes.remove(id)
+        // The record stays in its segment, unreachable: no list, key, id-key or posting refers to it.
         try txn.delete(databases.idKeys, key: InternalID.encode(id))
     }
 

@@ -35,11 +35,24 @@ public struct CollectionManifest: Codable, Sendable, Equatable {
     public var defaultProbeCount: Int?
     public var defaultOversample: Double?
     public var defaultPrefilter: Prefilter?
+    /// The fields documents are indexed by, for filters; a field's number is its position:
+    /// the built-in ones (`AttributeField.builtIn`), then metadata fields as declared or first
+    /// seen. nil before schema version 3.
+    public var fields: [AttributeField]?
+    /// Whether a metadata field not in `fields` is indexed on first sight (false when fields
+    /// were declared at creation).
+    public var infersFields: Bool?
 
-    public init(dimension: Int, requestedListCount: Int? = nil, spillPenalty: Double? = nil) {
+    /// A new collection's manifest; `declaring` metadata fields turns inference off.
+    public init(
+        dimension: Int, requestedListCount: Int? = nil, spillPenalty: Double? = nil,
+        declaring declared: [AttributeField] = []
+    ) {
         self.dimension = dimension
         self.requestedListCount = requestedListCount
         self.spillPenalty = spillPenalty
+        fields = AttributeField.builtIn + declared
+        infersFields = declared.isEmpty
     }
 
     /// The list count for a collection whose first ingest holds `count` vectors: about

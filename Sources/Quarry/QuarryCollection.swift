@@ -93,6 +93,7 @@ public final class QuarryCollection: @unchecked Sendable {
     struct Databases {
         /// The databases of `CollectionSchema.Database`, which says what each holds.
         let meta, centroids, lists, vectors, keys, idKeys, docs, spills: LMDBDatabase
+        let attributes, postings, columns: LMDBDatabase
 
         /// Opens (creating where missing) every database of the schema in `environment`.
         init(_ environment: LMDBEnvironment) throws {
@@ -107,6 +108,9 @@ public final class QuarryCollection: @unchecked Sendable {
             idKeys = try open(.idKeys)
             docs = try open(.docs)
             spills = try open(.spills)
+            attributes = try open(.attributes)
+            postings = try open(.postings)
+            columns = try open(.columns)
         }
     }
 
@@ -151,14 +155,23 @@ public final class QuarryCollection: @unchecked Sendable {
     /// Creates an empty collection. `spillPenalty` turns on redundant (SOAR-style) assignment:
     /// each vector is also kept in a second list, which costs ~136 bytes a vector at 1,024
     /// dimensions and twice the codes scanned a probe, for fewer probes at a given recall.
+    /// `fields` declares the metadata fields documents are indexed by for filters (each
+    /// "metadata.NAME"); with none declared, every top-level metadata field of an indexable
+    /// kind is indexed on first sight.
     public static func create(
-        at path: String, dimension: Int, listCount: Int? = nil, spillPenalty: Double? = nil
+        at path: String, dimension: Int, listCount: Int? = nil, spillPenalty: Double? = nil,
+        fields: [AttributeField] = []
     ) throws -> QuarryCollection {
         try Limits.check(dimension, in: 1...Limits.maxDimension, "the dimension")
         if let listCount { try Limits.check(listCount, in: 1...Limits.maxListCount, "the list count") }
         if let spillPenalty, !(spillPenalty >= 0 && spillPenalty <= 1e6) {
             throw QuarryError.invalidArgument("the spill penalty must be between 0 and 1e6, got \(spillPenalty)")
         }
+        for field in fields { try validateDeclared(field) }
+        guard Set(fields.map(\.name)).count == fields.count else {
+            throw QuarryError.invalidArgument("a field is declared twice")
+        }
+        try Limits.check(fields.count, in: 0...AttributeCatalogue.maxMetadataFields, "the number of declared fields")
         let files = FileManager.default
         if files.fileExists(atPath: path) {
             guard (try? files.contentsOfDirectory(atPath: path))?.isEmpty == true else {
@@ -173,7 +186,7 @@ public final class QuarryCollection: @unchecked Sendable {
             let directoryLock = try DirectoryLock(directory: path, mode: .shared)
             let environment = try LMDBEnvironment(directory: path, options: environmentOptions(create: true))
             let manifest = CollectionManifest(
-                dimension: dimension, requestedListCount: listCount, spillPenalty: spillPenalty)
+                dimension: dimension, requestedListCount: listCount, spillPenalty: spillPenalty, declaring: fields)
             let meta = try environment.openDatabase(CollectionSchema.Database.meta.name, create: true)
             try environment.write { txn in
                 try txn.put(meta, key: manifestKey, value: try manifest.encodeStored())
@@ -297,22 +310,53 @@ public final class QuarryCollection: @unchecked Sendable {
 
     /// Approximate search. `nprobe` and `oversample` default to the collection's tuned values;
     /// `threads` above one splits the search between that many threads (worth it at large k).
+    /// With `filter`, only vectors whose documents match it are returned, and `k` of them
+    /// whenever `k` match (see `FilterStrategy` for how).
     public func search(
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil,
-        prefilter: Prefilter? = nil, threads: Int = 1
+        prefilter: Prefilter? = nil, threads: Int = 1, filter: FilterExpression? = nil
     ) throws -> [Hit] {
         // Checked before reading, so that bad arguments are refused on an untrained collection too.
         _ = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
         try Limits.check(threads, in: 1...Limits.maxThreads, "the thread count")
         return try environment.read { txn in
-            try withSearcher(in: txn) { slot in
+            let matching = try searchFilter(filter, txn)
+            return try withSearcher(in: txn) { slot in
                 var parameters = try searchParameters(
                     k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
                 parameters.threads = threads
                 let storage = LMDBIVFStorage(txn: txn, collection: self, slot: slot)
-                return try hits(slot.searcher.search(query, parameters: parameters, in: storage), txn)
+                let found =
+                    try matching.map {
+                        try slot.searcher.search(query, parameters: parameters, in: storage, filter: $0)
+                    }
+                    ?? slot.searcher.search(query, parameters: parameters, in: storage)
+                return try hits(found, txn)
             }
         } ?? []
+    }
+
+    /// The vectors `filter` matches as `txn` sees them; nil for no filter. Refuses a filter on
+    /// a collection stored before attribute indexes, or on a field it does not index.
+    func searchFilter(_ filter: FilterExpression?, _ txn: LMDBReadTransaction) throws -> SearchFilter? {
+        guard let filter, filter != .all else { return nil }
+        let manifest = try state(in: txn).manifest
+        guard let fields = manifest.fields, manifest.schemaVersion >= 3 else {
+            throw QuarryError.invalidArgument(
+                "\(path) was stored before filters (schema version \(manifest.schemaVersion)); its next write, or `quarry index-fields \(path)`, indexes its fields"
+            )
+        }
+        let compiled = try CompiledFilter(filter.normalizingHosts(), fields: fields)
+        let index = try attributeIndex(txn)
+        return SearchFilter(matches: try compiled.matches(in: index), liveCount: try txn.entryCount(databases.idKeys))
+    }
+
+    /// How many live vectors `filter` matches, and how many are live.
+    public func filterMatches(_ filter: FilterExpression) throws -> (matches: Int, live: Int) {
+        try environment.read { txn in
+            let live = try txn.entryCount(databases.idKeys)
+            return (try searchFilter(filter, txn)?.matchCount ?? live, live)
+        }
     }
 
     /// Approximate search of many queries at once: the queries are split between `threads`
@@ -357,14 +401,17 @@ public final class QuarryCollection: @unchecked Sendable {
     /// their candidate buffers stay small.
     static let batchSize = 256
 
-    /// Exact search: INT8 cosine against every stored vector.
-    public func exactSearch(_ query: PreparedQuery, k: Int) throws -> [Hit] {
+    /// Exact search: INT8 cosine against every stored vector (that `filter` matches).
+    public func exactSearch(_ query: PreparedQuery, k: Int, filter: FilterExpression? = nil) throws -> [Hit] {
         try Limits.check(k, in: 1...Limits.maxK, "k")
         let manifest = self.manifest
         let dimension = manifest.dimension
         let searcher = IVFSearcher(centroids: [Float](repeating: 0, count: dimension), dimension: dimension)
         return try environment.read { txn in
             let storage = LMDBIVFStorage(txn: txn, collection: self, manifest: manifest)
+            if let matching = try searchFilter(filter, txn) {
+                return try hits(searcher.exactSearch(query, k: k, in: storage, among: matching.matches), txn)
+            }
             return try hits(searcher.exactSearch(query, k: k, in: storage), txn)
         }
     }
@@ -663,15 +710,18 @@ final class LMDBIVFStorage: IVFStorage {
 extension QuarryCollection {
     /// Exact neighbours of many queries at once (blocked sgemm over all stored vectors): the
     /// ground truth for evaluation, far faster than one exact search per query.
-    public func exactNeighbors(of queries: [PreparedQuery], k: Int) throws -> [[Hit]] {
+    /// With `filter`, the exact neighbours among the vectors it matches.
+    public func exactNeighbors(of queries: [PreparedQuery], k: Int, filter: FilterExpression? = nil) throws -> [[Hit]] {
         try Limits.check(k, in: 1...Limits.maxK, "k")
         guard !queries.isEmpty else { return [] }
         let manifest = self.manifest
         let dimension = manifest.dimension
         return try environment.read { txn in
+            let matching = try searchFilter(filter, txn)
             var ids: [UInt64] = []
             var pointers: [UnsafePointer<Int8>] = []
             try LMDBIVFStorage(txn: txn, collection: self, manifest: manifest).forEachVector { id, stored in
+                if let matching, !matching.matches.contains(Int(id)) { return true }
                 ids.append(id)
                 pointers.append(stored.values)
                 return true

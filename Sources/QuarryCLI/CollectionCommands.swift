@@ -14,11 +14,18 @@ struct CreateCommand: ParsableCommand {
     var spill = false
     @Option(help: "With --spill: the penalty on second lists whose residual parallels the first's.")
     var spillPenalty: Double = 1
+    @Option(
+        name: .customLong("field"),
+        help:
+            "A metadata field to index for filters, NAME:KIND with KIND keyword, number or date (metadata.year:number); repeatable. None: every metadata field is indexed on first sight."
+    )
+    var fields: [AttributeField] = []
 
     func run() throws {
         try reportingErrors {
             _ = try QuarryCollection.create(
-                at: directory, dimension: dims, listCount: nlist, spillPenalty: spill ? spillPenalty : nil)
+                at: directory, dimension: dims, listCount: nlist, spillPenalty: spill ? spillPenalty : nil,
+                fields: fields)
             printError("created \(directory) (\(dims) dimensions)")
         }
     }
@@ -37,6 +44,11 @@ struct IngestCommand: ParsableCommand {
     var vectors: String?
     @Option(help: "A text file with one external key per vector (default: the row numbers).")
     var keys: String?
+    @Option(
+        help:
+            "With --vectors: JSON lines of each vector's fields for filters, {\"lang\", \"url\", \"metadata\"}, in row order."
+    )
+    var attributes: String?
     @Option(help: "Quantization of float input: tanh (pplx-embed) or calibrated.")
     var quantize: String?
     @Option(help: "Crawl records: JSONL or WET, plain, .gz or .zst.") var docs: String?
@@ -76,7 +88,8 @@ struct IngestCommand: ParsableCommand {
             let collection = try QuarryCollection.open(at: directory)
             let file = try VectorFile(path: vectors!)
             let keyList = try keys.map(readLines)
-            let report = try collection.ingest(vectors: file, keys: keyList, options: options)
+            let fields = try attributes.map(VectorAttributes.read)
+            let report = try collection.ingest(vectors: file, keys: keyList, attributes: fields, options: options)
             if json {
                 print(jsonLine(report))
             } else {
@@ -179,10 +192,12 @@ struct SearchCommand: ParsableCommand {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Fold chunk hits to the best chunk per document.") var byDocument = false
     @Flag(help: "Brute-force INT8 cosine over every vector (the ground truth).") var exact = false
+    @OptionGroup var filters: FilterOptions
     @Flag(help: "One JSON object per query.") var json = false
 
     func run() throws {
         try reportingErrors {
+            let filter = try filters.expression()
             guard (vectors == nil) != (text == nil) else {
                 throw ValidationError("give exactly one of --vectors FILE or --text TEXT")
             }
@@ -196,7 +211,8 @@ struct SearchCommand: ParsableCommand {
                     } ?? Embedder(modelDirectory: URL(fileURLWithPath: modelPath), weights: encoder.weights)
                 let query = try collection.prepare(text: text, embedder: embedder)
                 let hits = try collection.searchDocuments(
-                    query, k: k, nprobe: nprobe, oversample: oversample, byDocument: byDocument, exact: exact)
+                    query, k: k, nprobe: nprobe, oversample: oversample, byDocument: byDocument, exact: exact,
+                    filter: filter)
                 printDocumentHits(hits, query: 0, json: json)
                 return
             }
@@ -204,10 +220,15 @@ struct SearchCommand: ParsableCommand {
             let queries = try QuerySet(path: vectors!, collection: collection).prepared
             let results =
                 exact
-                ? try queries.map { try collection.exactSearch($0, k: k) }
-                : try collection.search(
-                    batch: queries, k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter,
-                    threads: threads)
+                ? try queries.map { try collection.exactSearch($0, k: k, filter: filter) }
+                : filter != nil
+                    ? try queries.map {
+                        try collection.search(
+                            $0, k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter, filter: filter)
+                    }
+                    : try collection.search(
+                        batch: queries, k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter,
+                        threads: threads)
             for (index, hits) in results.enumerated() {
                 if json {
                     print(jsonLine(QueryResult(query: index, hits: hits)))
@@ -259,14 +280,16 @@ struct NeighborsCommand: ParsableCommand {
     @Option(name: .short, help: "Neighbours wanted.") var k: Int = 10
     @Option(help: "Posting lists probed.") var nprobe: Int?
     @Option(help: "Candidates rescored, as a multiple of k.") var oversample: Double?
+    @OptionGroup var filters: FilterOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         try reportingErrors {
+            let filter = try filters.expression()
             let collection = try QuarryCollection.open(at: directory)
             let query = try collection.storedQuery(key: key)
             let hits = try collection.searchDocuments(
-                query, k: k, nprobe: nprobe, oversample: oversample, byDocument: true, excluding: key)
+                query, k: k, nprobe: nprobe, oversample: oversample, byDocument: true, excluding: key, filter: filter)
             printDocumentHits(hits, query: 0, json: json)
         }
     }
@@ -393,6 +416,28 @@ struct TuneCommand: ParsableCommand {
             if !result.reached {
                 printError("no setting reached recall \(targetRecall); recorded the best found")
             }
+        }
+    }
+}
+
+struct IndexFieldsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index-fields",
+        abstract: "Rebuild a collection's field indexes from its stored documents, adding declared fields.",
+        discussion: """
+            Filters need a collection's fields indexed. A collection stored before filters (schema             version 2) is indexed by its next write, or by this command; a metadata field first             declared here is indexed for every stored document.
+            """)
+
+    @Argument(help: "The collection directory.") var directory: String
+    @Option(
+        name: .customLong("field"),
+        help: "A metadata field to index too, NAME:KIND with KIND keyword, number or date; repeatable.")
+    var fields: [AttributeField] = []
+
+    func run() throws {
+        try reportingErrors {
+            let indexed = try QuarryCollection.open(at: directory).reindexAttributes(declaring: fields)
+            printError("indexed \(indexed.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", "))")
         }
     }
 }

@@ -35,6 +35,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Use only the first N queries.") var limit: Int?
     @Option(help: "Threads each search uses (with --batch: threads sharing the batch).") var threads: Int = 1
     @Flag(help: "Search all queries as one batch (QPS only; no per-query latency).") var batch = false
+    @OptionGroup(title: "Filtered search (with --exact: recall against the exact filtered neighbours)")
+    var filters: FilterOptions
     @Flag(help: "JSON lines (the only output format; accepted for clarity).") var json = false
 
     struct SettingResult: Codable {
@@ -49,6 +51,8 @@ struct EvalCommand: ParsableCommand {
         var p50_ms: Double?
         var p99_ms: Double?
         var queries: Int
+        /// With a filter: the share of vectors it matches.
+        var selectivity: Double?
     }
 
     struct TargetResult: Codable {
@@ -73,6 +77,13 @@ struct EvalCommand: ParsableCommand {
             }
             guard k.allSatisfy({ $0 > 0 }) else { throw ValidationError("-k must be positive") }
             guard threads > 0 else { throw ValidationError("--threads must be positive") }
+            let filter = try filters.expression()
+            if filter != nil {
+                guard exact else { throw ValidationError("a filter needs --exact: the ground truth is filtered too") }
+                guard !batch else {
+                    throw ValidationError("a filtered search is timed one query at a time, not --batch")
+                }
+            }
             let collection = try QuarryCollection.open(at: directory)
             var prepared = try QuerySet(path: queries, collection: collection).prepared
             if let limit { prepared = Array(prepared.prefix(max(0, limit))) }
@@ -80,7 +91,13 @@ struct EvalCommand: ParsableCommand {
             printError("eval: reading the collection once so timings do not include first-touch page faults")
             try collection.warm()
             let maxK = k.max()!
-            let truth = try groundTruthKeys(collection: collection, queries: prepared, k: maxK)
+            let truth = try groundTruthKeys(collection: collection, queries: prepared, k: maxK, filter: filter)
+            var selectivity: Double?
+            if let filter {
+                let counts = try collection.filterMatches(filter)
+                selectivity = counts.live == 0 ? 0 : Double(counts.matches) / Double(counts.live)
+                printError("eval: the filter matches \(counts.matches) of \(counts.live) vectors")
+            }
             let lists = collection.manifest.listCount
             let probeCounts =
                 nprobe.isEmpty
@@ -97,7 +114,9 @@ struct EvalCommand: ParsableCommand {
                     let result =
                         batch
                         ? try timeBatch(collection, prepared, truth, k: cutoff, probes: probes, factor, kind)
-                        : try timeOneByOne(collection, prepared, truth, k: cutoff, probes: probes, factor, kind)
+                        : try timeOneByOne(
+                            collection, prepared, truth, k: cutoff, probes: probes, factor, kind,
+                            filter: (filter, selectivity))
                     results.append(result)
                     emit(jsonLine(result))
                 }
@@ -109,7 +128,7 @@ struct EvalCommand: ParsableCommand {
                 let clock = ContinuousClock()
                 for (index, query) in timed.enumerated() {
                     let begin = clock.now
-                    let hits = try collection.exactSearch(query, k: maxK)
+                    let hits = try collection.exactSearch(query, k: maxK, filter: filter)
                     latencies.append((clock.now - begin).milliseconds)
                     recall += RetrievalMetrics.recall(retrieved: hits.map(\.key), truth: truth[index], k: maxK)
                 }
@@ -119,7 +138,8 @@ struct EvalCommand: ParsableCommand {
                         SettingResult(
                             mode: "exact", k: maxK, recall: recall / Double(timed.count),
                             qps: Double(timed.count) / total, p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
-                            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: timed.count)))
+                            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: timed.count,
+                            selectivity: selectivity)))
             }
             for cutoff in k.sorted() {
                 let best = results.filter { $0.k == cutoff && $0.recall >= target }.max { $0.qps < $1.qps }
@@ -129,14 +149,16 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// Times the queries one at a time (each split between `threads` threads).
+    /// With `filter`, each search is filtered, and the result reports the filter's selectivity.
     private func timeOneByOne(
         _ collection: QuarryCollection, _ prepared: [PreparedQuery], _ truth: [[String]], k cutoff: Int, probes: Int,
-        _ factor: Double, _ kind: Prefilter
+        _ factor: Double, _ kind: Prefilter, filter: (expression: FilterExpression?, selectivity: Double?)
     ) throws -> SettingResult {
         // Warm the page cache and the searcher before timing.
         for query in prepared.prefix(20) {
             _ = try collection.search(
-                query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads)
+                query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads,
+                filter: filter.expression)
         }
         var latencies: [Double] = []
         var found: [[Hit]] = []
@@ -147,7 +169,8 @@ struct EvalCommand: ParsableCommand {
             let begin = clock.now
             found.append(
                 try collection.search(
-                    query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads))
+                    query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads,
+                    filter: filter.expression))
             latencies.append((clock.now - begin).milliseconds)
         }
         let elapsed = (clock.now - started).milliseconds / 1000
@@ -158,7 +181,8 @@ struct EvalCommand: ParsableCommand {
             mode: "ivf", threads: threads, prefilter: kind.rawValue, k: cutoff, nprobe: probes, oversample: factor,
             recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
             p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
-            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count)
+            p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count,
+            selectivity: filter.selectivity)
     }
 
     /// Times one batched search of all the queries on `threads` threads.
@@ -184,10 +208,12 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// The true neighbours' keys per query, nearest first.
-    private func groundTruthKeys(collection: QuarryCollection, queries: [PreparedQuery], k: Int) throws -> [[String]] {
+    private func groundTruthKeys(
+        collection: QuarryCollection, queries: [PreparedQuery], k: Int, filter: FilterExpression?
+    ) throws -> [[String]] {
         guard let groundTruth else {
             printError("eval: computing exact neighbours of \(queries.count) queries")
-            return try collection.exactNeighbors(of: queries, k: k).map { $0.map(\.key) }
+            return try collection.exactNeighbors(of: queries, k: k, filter: filter).map { $0.map(\.key) }
         }
         let rows = try NPYMatrix(path: groundTruth).integerRows()
         guard rows.count >= queries.count else {

@@ -9,7 +9,7 @@ struct QuarryCommand: AsyncParsableCommand {
         subcommands: [
             CreateCommand.self, IngestCommand.self, SearchCommand.self, EvalCommand.self, StatsCommand.self,
             NeighborsCommand.self, DeleteCommand.self, CompactCommand.self, TuneCommand.self, BenchCommand.self,
-            EmbedCommand.self, ServeCommand.self, CheckCommand.self,
+            EmbedCommand.self, ServeCommand.self, CheckCommand.self, IndexFieldsCommand.self,
         ])
 
     /// Runs the command. A write past a file-size limit then fails with EFBIG, which becomes a

@@ -125,11 +125,21 @@ public final class IVFSearcher {
     public func search(_ query: PreparedQuery, parameters: SearchParameters, in storage: some IVFStorage)
         throws -> [ScoredID]
     {
-        precondition(query.values.count == dimension)
         // Lists in ascending order: neighbouring keys are neighbouring pages, and every way of
         // running a search (one thread, several, in a batch) sees the candidates in one order.
+        try search(
+            query, parameters: parameters, in: storage,
+            lists: nearestLists(to: query, count: parameters.nprobe).sorted(), keeping: nil)
+    }
+
+    /// The search of `lists` (ascending), keeping only the codes of ids in `keeping` when given.
+    func search(
+        _ query: PreparedQuery, parameters: SearchParameters, in storage: some IVFStorage, lists: [Int],
+        keeping: IDBitmap?
+    ) throws -> [ScoredID] {
+        precondition(query.values.count == dimension)
         blocks.removeAll(keepingCapacity: true)
-        for list in nearestLists(to: query, count: parameters.nprobe).sorted() {
+        for list in lists {
             try storage.forEachBlock(ofList: list) { blocks.append($0) }
         }
         let parts = max(1, min(parameters.threads, blocks.count))
@@ -142,7 +152,8 @@ public final class IVFSearcher {
             candidates.removeAll()
             for index in ranges[part] {
                 candidates.append(
-                    probedBlocks[index], query: query, prefilter: parameters.prefilter, codeBytes: codeBytes)
+                    probedBlocks[index], query: query, prefilter: parameters.prefilter, codeBytes: codeBytes,
+                    keeping: keeping)
             }
         }
         return try rescoreBest(query, parameters: parameters, parts: parts, in: storage)

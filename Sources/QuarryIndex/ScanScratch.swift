@@ -11,8 +11,11 @@ final class CandidateBuffer {
 
     func removeAll() { count = 0 }
 
-    /// Scores the codes of `block` against `query` and appends them.
-    func append(_ block: IVFBlock, query: PreparedQuery, prefilter: Prefilter, codeBytes: Int) {
+    /// Scores the codes of `block` against `query` and appends them; with `keeping`, only those
+    /// of the ids it holds.
+    func append(
+        _ block: IVFBlock, query: PreparedQuery, prefilter: Prefilter, codeBytes: Int, keeping: IDBitmap? = nil
+    ) {
         let start = count
         let needed = start + block.count
         distances.reserve(needed, preserving: start)
@@ -39,6 +42,22 @@ final class CandidateBuffer {
         }
         block.copyIDs(to: ids.elements.baseAddress! + start)
         count = needed
+        if let keeping { keepOnly(keeping, from: start, movingCodeAddresses: prefilter == .cascade) }
+    }
+
+    /// Drops the candidates from position `start` on whose ids `keeping` does not hold (and,
+    /// with `movingCodeAddresses`, their code addresses with them).
+    private func keepOnly(_ keeping: IDBitmap, from start: Int, movingCodeAddresses: Bool) {
+        let (candidateIDs, candidateDistances) = (ids.elements.baseAddress!, distances.elements.baseAddress!)
+        let addresses = movingCodeAddresses ? codeAddresses.elements.baseAddress : nil
+        var kept = start
+        for position in start..<count where keeping.contains(Int(candidateIDs[position])) {
+            candidateIDs[kept] = candidateIDs[position]
+            candidateDistances[kept] = candidateDistances[position]
+            addresses?[kept] = addresses![position]
+            kept += 1
+        }
+        count = kept
     }
 
     /// Keeps only the candidates at `positions` (ascending), in that order, now at their

@@ -26,11 +26,13 @@ public enum CollectionSchema {
     /// The schema version this build writes (the manifest's `schemaVersion`).
     ///
     /// Version history: 1 stored one `vectors` record per internal id (key: the id, u64 BE);
-    /// 2 stores them 4,096 to a segment, the layout this module documents.
-    public static let currentVersion = 2
+    /// 2 stores them 4,096 to a segment; 3 adds the attribute indexes (`attrs`, `postings`,
+    /// `columns`) and the manifest's field catalogue. A version-2 collection opens and searches
+    /// without filters; its next write indexes its documents' fields and makes it version 3.
+    public static let currentVersion = 3
 
     /// The schema versions this build opens.
-    public static let readableVersions: ClosedRange<Int> = 2...2
+    public static let readableVersions: ClosedRange<Int> = 2...3
 
     /// The LMDB databases of a collection environment (named databases; their names are stored).
     public enum Database: String, CaseIterable, Sendable {
@@ -51,6 +53,14 @@ public enum CollectionSchema {
         case docs
         /// Internal id (u64 BE) → its second list id (u32 BE); only written with spilling.
         case spills
+        /// Internal id (u64 BE) → the vector's indexed field values (`AttributeRecord`).
+        case attributes = "attrs"
+        /// Field number ++ keyword value ++ chunk (`PostingKey`) → the ids of that chunk holding
+        /// the value (`PostingChunk`); field 0xFFFF holds every live vector.
+        case postings
+        /// Field number ++ segment (`ColumnKey`) → a numeric field's values of 4,096 ids
+        /// (`ColumnSegment`).
+        case columns
 
         /// The database's stored name.
         public var name: String { rawValue }

@@ -15,10 +15,22 @@ struct SearchRequest: Decodable {
     var byDocument: Bool?
     var include: [String]?
     var exact: Bool?
+    /// A filter in Qdrant's JSON shape (`FilterExpression(json:)`).
+    var filter: JSONValue?
+    /// A filter in the short infix form (`FilterExpression(infix:)`).
+    var condition: String?
 
     enum CodingKeys: String, CodingKey {
-        case query, vector, key, k, nprobe, oversample, include, exact
+        case query, vector, key, k, nprobe, oversample, include, exact, filter
         case byDocument = "by_document"
+        case condition = "where"
+    }
+
+    /// The request's filter (both forms: their conjunction), or nil.
+    func filterExpression() throws -> FilterExpression? {
+        let parts = try [filter.map(FilterExpression.init(json:)), condition.map(FilterExpression.init(infix:))]
+            .compactMap { $0 }
+        return parts.isEmpty ? nil : parts.count == 1 ? parts[0] : .and(parts)
     }
 }
 

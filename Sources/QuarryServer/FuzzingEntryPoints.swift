@@ -8,7 +8,7 @@ package enum ServerFuzzingEntryPoints {
     /// Decodes `body` as the request of kind `kind % requestKinds.count`, as the routes do.
     package static func decodeRequest(kind: Int, body: Data) throws {
         switch kind % requestKinds.count {
-        case 0: _ = try decodeBody(SearchRequest.self, from: body)
+        case 0: _ = try decodeBody(SearchRequest.self, from: body).filterExpression()
         case 1: _ = try decodeBody(CreateCollectionRequest.self, from: body)
         case 2: _ = try decodeBody(EmbeddingsRequest.self, from: body)
         default: _ = try decodeBody(ContextualizedEmbeddingsRequest.self, from: body)

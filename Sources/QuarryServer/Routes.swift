@@ -239,6 +239,7 @@ extension QuarryServer {
             }
             return known
         }
+        let filter = try request.filterExpression()
         let collection = try collections.collection(named: name)
         _ = try collection.searchParameters(k: k, nprobe: request.nprobe, oversample: request.oversample)
         let query: PreparedQuery
@@ -260,7 +261,8 @@ extension QuarryServer {
             query, k: k, nprobe: request.nprobe, oversample: request.oversample,
             byDocument: request.byDocument ?? false,
             fields: wanted.isDisjoint(with: [.text, .metadata]) ? (wanted.isEmpty ? .none : .summary) : .full,
-            excluding: excluded, exact: request.exact ?? false, maxResultBytes: configuration.maxResponseBytes)
+            excluding: excluded, exact: request.exact ?? false, maxResultBytes: configuration.maxResponseBytes,
+            filter: filter)
         return SearchResponse(
             hits: hits.map { hit in
                 var hit = hit

@@ -127,6 +127,47 @@ import Testing
         }
     }
 
+    /// Filters in the search body, as Qdrant's JSON or the infix form: every hit matches, text,
+    /// vector and key searches alike; a bad filter is a 400 that says what is wrong.
+    @Test func filteredSearches() async throws {
+        try await withServer { _, client in
+            let byText = try await client.send(
+                .post, "/v1/collections/docs/search",
+                json: #"""
+                    {"query": "a mountain of ice", "k": 5, "include": ["metadata"],
+                     "filter": {"must": [{"key": "metadata.topic", "match": {"any": ["chess", "bread"]}}],
+                                "must_not": [{"key": "metadata.rank", "range": {"lt": 8}}]}}
+                    """#)
+            #expect(byText.status == .ok, "\(byText.errorMessage)")
+            let hits = try byText.decoded(SearchResponse.self).hits
+            // Chess (8, 20) and bread (7, 19) documents of rank 8 and above.
+            #expect(Set(hits.map(\.key)) == ["doc-8", "doc-19", "doc-20"])
+            #expect(hits.allSatisfy { $0.metadata != nil })
+            let byKey = try await client.send(
+                .post, "/v1/collections/docs/search",
+                json:
+                    #"{"key": "doc-4", "k": 5, "by_document": true, "where": "metadata.rank >= 20 AND site = example.org"}"#
+            )
+            #expect(byKey.status == .ok, "\(byKey.errorMessage)")
+            #expect(
+                Set(try byKey.decoded(SearchResponse.self).hits.map(\.key)) == ["doc-20", "doc-21", "doc-22", "doc-23"])
+            let cases: [(String, String)] = [
+                (
+                    #"{"query": "ice", "filter": {"must": [{"key": "metadata.colour", "match": {"value": "red"}}]}}"#,
+                    "\"metadata.colour\" is not indexed"
+                ),
+                (#"{"query": "ice", "filter": {"must": [{"key": "lang", "mtch": {}}]}}"#, "unknown key \"mtch\""),
+                (#"{"query": "ice", "where": "lang = "}"#, "expected a value"),
+                (#"{"query": "ice", "where": "lang > de"}"#, "takes matches, not ranges"),
+            ]
+            for (body, message) in cases {
+                let refused = try await client.send(.post, "/v1/collections/docs/search", json: body)
+                #expect(
+                    refused.status == .badRequest && refused.errorMessage.contains(message), "\(refused.errorMessage)")
+            }
+        }
+    }
+
     @Test func badSearchesAreRefusedWithTheReason() async throws {
         try await withServer({ $0.maxK = 1000 }) { _, client in
             let search = "/v1/collections/docs/search"

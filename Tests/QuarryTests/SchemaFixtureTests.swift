@@ -4,7 +4,7 @@ import QuarryIndex
 import QuarryStore
 import Testing
 
-/// The committed fixtures of schema version 2, read byte by byte against the layout
+/// The committed fixtures of schema versions 2 and 3, read byte by byte against the layout
 /// QuarrySchema documents. The expected bytes are written out here from that documentation, not
 /// produced by the encoders, so a change made to an encoder and its decoder alike fails here.
 @Suite(.serialized) struct SchemaFixtureTests {
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func vectorFixtureHoldsTheDocumentedBytes() throws {
-        let path = try SchemaFixtures.copy(SchemaFixtures.vectors, into: scratch)
+        let path = try SchemaFixtures.copy(SchemaFixtures.vectorsVersion2, into: scratch)
         for name in Self.databaseNames { _ = try entries(path, name) }  // each database exists by its name
         #expect(
             try value(path, "meta", utf8("manifest"))
@@ -102,7 +102,7 @@ import Testing
     }
 
     @Test func vectorFixtureSearchesAsItDid() throws {
-        let path = try SchemaFixtures.copy(SchemaFixtures.vectors, into: scratch)
+        let path = try SchemaFixtures.copy(SchemaFixtures.vectorsVersion2, into: scratch)
         let collection = try QuarryCollection.open(at: path)
         let expected: [(row: Int, keys: [String], scores: [Float])] = [
             (1, ["v1", "v13", "v16", "v4", "v10"], [1.0, 0.998_733_4, 0.877_158, 0.772_589_5, 0.751_129_7]),
@@ -127,7 +127,7 @@ import Testing
     // MARK: The document fixture
 
     @Test func documentFixtureHoldsTheDocumentedBytes() throws {
-        let path = try SchemaFixtures.copy(SchemaFixtures.documents, into: scratch)
+        let path = try SchemaFixtures.copy(SchemaFixtures.documentsVersion2, into: scratch)
         #expect(
             try value(path, "meta", utf8("manifest"))
                 == utf8(
@@ -158,7 +158,7 @@ import Testing
     }
 
     @Test func documentFixtureSearchesAsItDid() throws {
-        let path = try SchemaFixtures.copy(SchemaFixtures.documents, into: scratch)
+        let path = try SchemaFixtures.copy(SchemaFixtures.documentsVersion2, into: scratch)
         let collection = try QuarryCollection.open(at: path)
         let hits = try collection.searchDocuments(
             collection.storedQuery(key: "doc-1"), k: 3, nprobe: 1, oversample: 10, byDocument: true)
@@ -171,11 +171,82 @@ import Testing
         #expect(report.problems.isEmpty && report.documents == 3 && report.vectors == 3)
     }
 
+    // MARK: Attribute indexes (schema version 3)
+
+    func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
+    func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
+
+    /// An attribute record entry as documented: field (u16 LE), tag, then the value.
+    func keywordEntry(_ field: UInt16, _ text: String) -> [UInt8] {
+        le16(field) + [0] + le16(UInt16(text.utf8.count)) + utf8(text)
+    }
+    func numberEntry(_ field: UInt16, _ value: Double) -> [UInt8] { le16(field) + [1] + le64(value.bitPattern) }
+
+    @Test func documentFixtureHoldsTheDocumentedAttributeBytes() throws {
+        let path = try SchemaFixtures.copy(SchemaFixtures.documents, into: scratch)
+        let manifest = String(decoding: try #require(try value(path, "meta", utf8("manifest"))), as: UTF8.self)
+        #expect(manifest.contains(#""schemaVersion":3"#) && manifest.contains(#""infersFields":true"#))
+        // Built-in fields 0-3, then the metadata fields in the order first seen (sorted by name).
+        #expect(
+            manifest.contains(
+                #""fields":[{"kind":"keyword","name":"lang"},{"kind":"keyword","name":"site"},"#
+                    + #"{"kind":"keyword","name":"host"},{"kind":"date","name":"ingested"},"#
+                    + #"{"kind":"number","name":"metadata.rank"},{"kind":"keyword","name":"metadata.topic"}]"#))
+        // Every live vector under field 0xFFFF, value "": chunk 0, sparse offsets 0, 1, 2.
+        #expect(try value(path, "postings", be16(0xFFFF) + be16(0) + be32(0)) == le16(0) + le16(1) + le16(2))
+        // site (field 1) = example.org holds all three; topic (field 5) = garden only doc-2's vector.
+        #expect(
+            try value(path, "postings", be16(1) + be16(11) + utf8("example.org") + be32(0))
+                == le16(0) + le16(1) + le16(2))
+        #expect(try value(path, "postings", be16(5) + be16(6) + utf8("garden") + be32(0)) == le16(2))
+        // Numeric columns: 4,096 Float64 LE per segment, NaN where an id has no value.
+        let ranks = try #require(try value(path, "columns", be16(4) + be64(0)))
+        #expect(ranks.count == 4_096 * 8)
+        #expect(Array(ranks[8..<16]) == le64(Double(1).bitPattern))
+        #expect(Double(bitPattern: UInt64(ranks[24..<32].reversed().reduce(0) { $0 << 8 | UInt64($1) })).isNaN)
+        let ingested = try #require(try value(path, "columns", be16(3) + be64(0)))
+        #expect(Array(ingested[16..<24]) == le64(SchemaFixtures.ingestTime.bitPattern))
+        // Vector 1's record: its entries in the order indexed (host, site, ingested, metadata by name).
+        #expect(
+            try value(path, "attrs", be64(1))
+                == le16(5) + keywordEntry(2, "example.org") + keywordEntry(1, "example.org")
+                + numberEntry(3, SchemaFixtures.ingestTime) + numberEntry(4, 1) + keywordEntry(5, "database"))
+    }
+
+    @Test func aVersion2CollectionFiltersOnceItsFieldsAreIndexed() async throws {
+        let path = try SchemaFixtures.copy(SchemaFixtures.documentsVersion2, into: scratch)
+        let collection = try QuarryCollection.open(at: path)
+        let query = try collection.storedQuery(key: "doc-1")
+        let garden = try FilterExpression(infix: "metadata.topic = garden")
+        let refused = #expect(throws: QuarryError.self) { try collection.search(query, k: 3, filter: garden) }
+        #expect(refused?.description.contains("quarry index-fields") == true)
+        // Unfiltered, it searches as it did.
+        #expect(try collection.search(query, k: 3, nprobe: 1).count == 3)
+        let indexed = try await runQuarry(["index-fields", path])
+        #expect(indexed.status == 0 && indexed.errors.contains("metadata.topic (keyword)"), "\(indexed.errors)")
+        #expect(collection.manifest.schemaVersion == 3)
+        #expect(try collection.search(query, k: 3, filter: garden).map(\.key) == ["doc-2\u{1F}0"])
+        #expect(try collection.checkIntegrity().isConsistent)
+    }
+
+    @Test func aWriteToAVersion2CollectionIndexesItsVectors() throws {
+        let path = try SchemaFixtures.copy(SchemaFixtures.vectorsVersion2, into: scratch)
+        let collection = try QuarryCollection.open(at: path)
+        try collection.delete(keys: ["v3"])
+        #expect(collection.manifest.schemaVersion == 3)
+        // Bare vectors have no fields: a negation matches every live one, v3 no more.
+        let everything = try FilterExpression(infix: "NOT lang = xx")
+        let counts = try collection.filterMatches(everything)
+        #expect(counts.matches == 17 && counts.live == 17)
+        let query = try collection.prepare(int8: Array(SchemaFixtures.vectorValues[3 * 16..<4 * 16]))
+        #expect(try collection.search(query, k: 17, nprobe: 3, oversample: 4, filter: everything).count == 17)
+    }
+
     // MARK: Versions
 
     /// A copy of the vector fixture whose manifest says schema version `version`.
     func fixture(withSchemaVersion version: Int) throws -> String {
-        let path = try SchemaFixtures.copy(SchemaFixtures.vectors, into: scratch)
+        let path = try SchemaFixtures.copy(SchemaFixtures.vectorsVersion2, into: scratch)
         let environment = try LMDBEnvironment(directory: path, options: .init())
         let meta = try environment.openDatabase("meta")
         try environment.write { txn in
@@ -188,26 +259,29 @@ import Testing
     }
 
     @Test func aNewerSchemaIsRefusedWithTheVersionsAndWhatToRun() async throws {
-        let path = try fixture(withSchemaVersion: 3)
+        let path = try fixture(withSchemaVersion: 4)
         let error = #expect(throws: QuarryError.self) { try QuarryCollection.open(at: path) }
-        #expect(error == .incompatibleSchema(path: path, found: 3, readable: 2...2))
+        #expect(error == .incompatibleSchema(path: path, found: 4, readable: 2...3))
         #expect(error?.kind == .unsupported)
         let message = error?.description ?? ""
-        #expect(message.contains("schema version 3") && message.contains("2...2"))
+        #expect(message.contains("schema version 4") && message.contains("2...3"))
         #expect(message.contains("newer Quarry build"))
         let check = try await runQuarry(["check", path])
-        #expect(check.status != 0 && check.errors.contains("schema version 3"))
+        #expect(check.status != 0 && check.errors.contains("schema version 4"))
     }
 
     @Test func anOlderSchemaIsRefusedWithTheCommandsToRebuildIt() throws {
         let path = try fixture(withSchemaVersion: 1)
         let error = #expect(throws: QuarryError.self) { try QuarryCollection.open(at: path) }
-        #expect(error == .incompatibleSchema(path: path, found: 1, readable: 2...2))
+        #expect(error == .incompatibleSchema(path: path, found: 1, readable: 2...3))
         #expect(error?.description.contains("`quarry create`") == true)
     }
 
     @Test func quarryCheckPassesBothFixtures() async throws {
-        for name in [SchemaFixtures.vectors, SchemaFixtures.documents] {
+        for name in [
+            SchemaFixtures.vectors, SchemaFixtures.documents, SchemaFixtures.vectorsVersion2,
+            SchemaFixtures.documentsVersion2,
+        ] {
             let check = try await runQuarry(["check", try SchemaFixtures.copy(name, into: scratch)])
             #expect(check.status == 0, "\(name): \(check.errors)")
         }
@@ -221,7 +295,10 @@ import Testing
         let write = ProcessInfo.processInfo.environment[SchemaFixtures.writeVariable] == "1"
         let fixtures: [(String, (String, String) throws -> Void, [String])] = [
             (SchemaFixtures.vectors, SchemaFixtures.buildVectors, ["meta", "keys", "idkeys", "vectors", "docs"]),
-            (SchemaFixtures.documents, SchemaFixtures.buildDocuments, ["keys", "idkeys", "docs"]),
+            (
+                SchemaFixtures.documents, SchemaFixtures.buildDocuments,
+                ["keys", "idkeys", "docs", "attrs", "postings", "columns"]
+            ),
         ]
         for (name, build, deterministic) in fixtures {
             let destination = write ? SchemaFixtures.directory + "/" + name : scratch + "/fresh-" + name

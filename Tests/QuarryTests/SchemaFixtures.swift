@@ -13,9 +13,16 @@ enum SchemaFixtures {
 
     /// 18 INT8 vectors of 16 dimensions in 3 clusters and 3 lists, each also spilled into a
     /// second list, with blocks of 4 entries so that lists span several blocks.
-    static let vectors = "vectors-v2"
-    /// 3 documents embedded with all-MiniLM-L6-v2 (384 dimensions) in 1 list.
-    static let documents = "documents-v2"
+    static let vectors = "vectors-v3"
+    /// 3 documents embedded with all-MiniLM-L6-v2 (384 dimensions) in 1 list, ingested at
+    /// `ingestTime`, their fields indexed.
+    static let documents = "documents-v3"
+    /// The same fixtures as schema version 2 wrote them (before attribute indexes), kept for
+    /// the upgrade test.
+    static let vectorsVersion2 = "vectors-v2"
+    static let documentsVersion2 = "documents-v2"
+    /// The documents' ingest time: 2024-05-01T00:00:00Z.
+    static let ingestTime = 1_714_521_600.0
 
     static let vectorDimension = 16
     static let vectorCount = 18
@@ -64,6 +71,7 @@ enum SchemaFixtures {
         var options = DocumentIngestOptions()
         options.batchSize = 3
         options.trainingBatchSize = 3
+        options.ingestTime = ingestTime
         _ = try collection.ingestDocuments(
             from: CrawlRecordReader(path: records), embedder: embedder, modelPath: "all-MiniLM-L6-v2", options: options)
     }

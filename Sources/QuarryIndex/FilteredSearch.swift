@@ -57,8 +57,7 @@ extension IVFSearcher {
         _ query: PreparedQuery, parameters: SearchParameters, in storage: some IVFStorage, filter: SearchFilter
     ) throws -> [ScoredID] {
         guard filter.matchCount > 0 else { return [] }
-        var entries = 0
-        for list in 0..<storage.listCount { entries += try storage.listSize(list) }
+        let entries = filter.liveCount * (parameters.listsShareVectors ? 2 : 1)
         switch strategy(for: filter, parameters: parameters, entries: entries) {
         case .exact:
             return try exactSearch(query, k: parameters.k, in: storage, among: filter.matches)

@@ -25,14 +25,29 @@ struct LMDBAttributeIndex<Transaction: LMDBReadTransaction>: AttributeSource {
 
     func addRangeMatches(field: Int, _ range: NumericRange, to bitmap: inout IDBitmap) throws {
         guard let field = UInt16(exactly: field) else { return }
+        // Each segment's matches are gathered into words, then ORed in at once: the compares
+        // are branch-free and the bitmap is touched a word at a time.
+        let (lower, upper) = (range.lower, range.upper)
+        let (lowerInclusive, upperInclusive) = (range.lowerInclusive, range.upperInclusive)
+        var words = [UInt64](repeating: 0, count: ColumnSegment.capacity / 64)
         try txn.forEach(columns, prefix: ColumnKey.prefix(field: field)) { key, stored in
             let base = Int(try ColumnKey.segment(ofKey: key)) * ColumnSegment.capacity
             guard base < idCount else { return false }
             try ColumnSegment.validate(stored)
-            for index in 0..<min(ColumnSegment.capacity, idCount - base)
-            where range.contains(ColumnSegment.value(in: stored, at: index)) {
-                bitmap.insert(base + index)
+            let limit = min(ColumnSegment.capacity, idCount - base)
+            words.withUnsafeMutableBufferPointer { target in
+                for word in 0..<target.count {
+                    var bits: UInt64 = 0
+                    for bit in 0..<min(64, max(0, limit - word * 64)) {
+                        let value = ColumnSegment.value(in: stored, at: word * 64 + bit)
+                        let above = lowerInclusive ? value >= lower : value > lower
+                        let below = upperInclusive ? value <= upper : value < upper
+                        bits |= UInt64(above && below ? 1 : 0) << UInt64(bit)
+                    }
+                    target[word] = bits
+                }
             }
+            words.withUnsafeBytes { bitmap.formUnion(words: $0, atID: base) }
             return true
         }
     }
@@ -46,10 +61,11 @@ struct LMDBAttributeIndex<Transaction: LMDBReadTransaction>: AttributeSource {
             if PostingChunk.isDense(stored) {
                 bitmap.formUnion(words: stored, atID: base)
             } else {
-                let limit = idCount - base
-                try PostingChunk.forEachSparseOffset(stored) { offset in
-                    if offset < limit { bitmap.insert(base + offset) }
-                }
+                // Checked, then ORed in (offsets past the bitmap are dropped there).
+                var offsets: [UInt16] = []
+                offsets.reserveCapacity(stored.count / 2)
+                try PostingChunk.forEachSparseOffset(stored) { offsets.append(UInt16($0)) }
+                offsets.withUnsafeBufferPointer { bitmap.insert(sortedOffsets: $0, base: base) }
             }
             return true
         }

@@ -26,8 +26,8 @@ public enum FilterStrategy: String, Sendable, Codable {
     /// Score every matching vector exactly: for selective filters, whose matches are fewer
     /// than the codes a list scan would read to find enough of them.
     case exact
-    /// Scan the nearest lists, keeping only matching codes, and probe further until the
-    /// matching codes scanned reach what the unfiltered search would scan.
+    /// Scan the nearest lists, keeping only matching codes, probing nprobe / √selectivity lists
+    /// (and more until enough codes match).
     case scan
 }
 
@@ -44,7 +44,8 @@ extension IVFSearcher {
         let exactBytes = Double(filter.matchCount) * Double(dimension + 8)
         let unfilteredScan = Double(parameters.nprobe) * Double(entries) / Double(listCount)
         let scanBytes =
-            unfilteredScan / max(filter.selectivity, 1e-9) * Double(codeBytesPerVector) * Self.codeByteWeight
+            unfilteredScan / max(filter.selectivity, 1e-9).squareRoot() * Double(codeBytesPerVector)
+            * Self.codeByteWeight
         return exactBytes <= scanBytes ? .exact : .scan
     }
 
@@ -67,22 +68,24 @@ extension IVFSearcher {
         }
     }
 
-    /// The lists a filtered scan reads, ascending: the nearest until the matching codes in
-    /// them reach the codes in the `nprobe` nearest (and at least the candidates wanted), or
-    /// every list.
+    /// The lists a filtered scan reads, ascending: the nprobe / √selectivity nearest, and
+    /// further ones until they hold the candidates wanted among matching codes (or every list).
     func widenedLists(
         _ query: PreparedQuery, parameters: SearchParameters, in storage: some IVFStorage, filter: SearchFilter
     ) throws -> [Int] {
         let wanted = parameters.candidateCount * (parameters.listsShareVectors ? 2 : 1)
+        // The filtered top k lie about as far out as the unfiltered top k / selectivity, which
+        // neighbourhoods reach within far fewer than 1 / selectivity times the lists: probe
+        // nprobe / √selectivity lists (and on until `wanted` matching codes are met).
+        let probes = Int((Double(parameters.nprobe) / max(filter.selectivity, 1e-9).squareRoot()).rounded(.up))
         // A first guess at the lists needed; all of them if that does not suffice.
-        let guess = Double(parameters.nprobe) * 2 / max(filter.selectivity, 1e-9) + 8
+        let guess = Double(probes) * 2 + 8
         var order = nearestLists(to: query, count: guess >= Double(listCount) ? listCount : Int(guess))
         var chosen: [Int] = []
         var seen = Set<Int>()
-        var target = 0
         var matched = 0
         var position = 0
-        while matched < max(target, wanted) || chosen.count < parameters.nprobe {
+        while matched < wanted || chosen.count < probes {
             if position == order.count {
                 guard order.count < listCount else { break }
                 order = nearestLists(to: query, count: listCount)
@@ -92,12 +95,9 @@ extension IVFSearcher {
             let list = order[position]
             position += 1
             guard seen.insert(list).inserted else { continue }
-            var codes = 0
             try storage.forEachBlock(ofList: list) { block in
-                codes += block.count
                 for index in 0..<block.count where filter.matches.contains(Int(block.id(at: index))) { matched += 1 }
             }
-            if chosen.count < parameters.nprobe { target += codes }
             chosen.append(list)
         }
         return chosen.sorted()

@@ -175,3 +175,19 @@ void qk_spin_pause(void) {
     __builtin_ia32_pause();
 #endif
 }
+
+void qk_range_mask_f64(const void *values, size_t n, double lower, double upper, uint64_t *words) {
+    const uint8_t *bytes = values;
+    for (size_t word = 0; word * 64 < n; word++) {
+        size_t count = n - word * 64 < 64 ? n - word * 64 : 64;
+        const uint8_t *start = bytes + 8 * 64 * word;
+        uint64_t mask = 0;
+        // A branch-free compare per value, which the compiler turns into vector compares.
+        for (size_t bit = 0; bit < count; bit++) {
+            double value;
+            memcpy(&value, start + 8 * bit, 8);
+            mask |= (uint64_t)((value >= lower) & (value <= upper)) << bit;
+        }
+        words[word] = mask;
+    }
+}

@@ -1,3 +1,4 @@
+import CQuarryKernels
 import QuarryIndex
 import QuarrySchema
 import QuarryStore
@@ -25,10 +26,10 @@ struct LMDBAttributeIndex<Transaction: LMDBReadTransaction>: AttributeSource {
 
     func addRangeMatches(field: Int, _ range: NumericRange, to bitmap: inout IDBitmap) throws {
         guard let field = UInt16(exactly: field) else { return }
-        // Each segment's matches are gathered into words, then ORed in at once: the compares
-        // are branch-free and the bitmap is touched a word at a time.
-        let (lower, upper) = (range.lower, range.upper)
-        let (lowerInclusive, upperInclusive) = (range.lowerInclusive, range.upperInclusive)
+        // Each segment's matches are gathered into words by one kernel call, then ORed in.
+        // Exclusive bounds become inclusive ones a step inside.
+        let lower = range.lowerInclusive ? range.lower : range.lower.nextUp
+        let upper = range.upperInclusive ? range.upper : range.upper.nextDown
         var words = [UInt64](repeating: 0, count: ColumnSegment.capacity / 64)
         try txn.forEach(columns, prefix: ColumnKey.prefix(field: field)) { key, stored in
             let base = Int(try ColumnKey.segment(ofKey: key)) * ColumnSegment.capacity
@@ -36,16 +37,8 @@ struct LMDBAttributeIndex<Transaction: LMDBReadTransaction>: AttributeSource {
             try ColumnSegment.validate(stored)
             let limit = min(ColumnSegment.capacity, idCount - base)
             words.withUnsafeMutableBufferPointer { target in
-                for word in 0..<target.count {
-                    var bits: UInt64 = 0
-                    for bit in 0..<min(64, max(0, limit - word * 64)) {
-                        let value = ColumnSegment.value(in: stored, at: word * 64 + bit)
-                        let above = lowerInclusive ? value >= lower : value > lower
-                        let below = upperInclusive ? value <= upper : value < upper
-                        bits |= UInt64(above && below ? 1 : 0) << UInt64(bit)
-                    }
-                    target[word] = bits
-                }
+                target.update(repeating: 0)
+                qk_range_mask_f64(stored.baseAddress, limit, lower, upper, target.baseAddress)
             }
             words.withUnsafeBytes { bitmap.formUnion(words: $0, atID: base) }
             return true

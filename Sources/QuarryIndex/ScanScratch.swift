@@ -16,6 +16,10 @@ final class CandidateBuffer {
     func append(
         _ block: IVFBlock, query: PreparedQuery, prefilter: Prefilter, codeBytes: Int, keeping: IDBitmap? = nil
     ) {
+        if let keeping, prefilter == .asymmetric {
+            appendMatching(block, query: query, codeBytes: codeBytes, keeping: keeping)
+            return
+        }
         let start = count
         let needed = start + block.count
         distances.reserve(needed, preserving: start)
@@ -43,6 +47,33 @@ final class CandidateBuffer {
         block.copyIDs(to: ids.elements.baseAddress! + start)
         count = needed
         if let keeping { keepOnly(keeping, from: start, movingCodeAddresses: prefilter == .cascade) }
+    }
+
+    /// Appends the codes of `block` whose ids `keeping` holds, scored asymmetrically by
+    /// gathering them: a selective filter's scan scores only the codes it keeps.
+    private func appendMatching(_ block: IVFBlock, query: PreparedQuery, codeBytes: Int, keeping: IDBitmap) {
+        let start = count
+        let needed = start + block.count
+        distances.reserve(needed, preserving: start)
+        ids.reserve(needed, preserving: start)
+        codeAddresses.reserve(needed, preserving: start)
+        let codes = block.codes.assumingMemoryBound(to: UInt8.self)
+        let (keptIDs, keptCodes) = (ids.elements.baseAddress!, codeAddresses.elements.baseAddress!)
+        var kept = start
+        for index in 0..<block.count {
+            let id = block.id(at: index)
+            guard keeping.contains(Int(id)) else { continue }
+            keptIDs[kept] = id
+            keptCodes[kept] = UnsafePointer(codes + index * codeBytes)
+            kept += 1
+        }
+        let planes = query.asymmetricPlanes
+        planes.planes.withUnsafeBufferPointer { p in
+            qk_asymmetric_gather_distances_u16(
+                p.baseAddress, Int32(planes.count), planes.offset, planes.maximum, keptCodes + start, codeBytes,
+                kept - start, distances.elements.baseAddress! + start)
+        }
+        count = kept
     }
 
     /// Drops the candidates from position `start` on whose ids `keeping` does not hold (and,

@@ -85,6 +85,11 @@ int64_t qk_norm2_i8(const int8_t *a, size_t dims);
 size_t qk_select_smallest_u16(const uint16_t *distances, size_t n, size_t m, uint16_t max_value,
                               uint32_t *histogram, uint32_t *out);
 
+/// Sets bit i % 64 of words[i / 64] for each of the `n` float64 values (little-endian, any
+/// alignment) with lower <= value <= upper, clearing the others (NaN lies in no range); writes
+/// (n + 63) / 64 words. Filters' numeric range conditions over a column segment.
+void qk_range_mask_f64(const void *values, size_t n, double lower, double upper, uint64_t *words);
+
 /// Adds one to histogram[d] for each of the `n` distances d (the two halves of the selection
 /// above, for callers that split a scan across threads and merge the counts).
 void qk_histogram_u16(const uint16_t *distances, size_t n, uint32_t *histogram);

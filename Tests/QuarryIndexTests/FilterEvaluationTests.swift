@@ -3,18 +3,6 @@ import Testing
 
 @testable import QuarryIndex
 
-/// A seeded generator (SplitMix64) so failures reproduce.
-struct FilterTestGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Documents in memory, indexed the way a collection indexes them: keyword postings and
 /// numeric columns per field.
 struct MemoryAttributeSource: AttributeSource {
@@ -66,7 +54,7 @@ struct MemoryAttributeSource: AttributeSource {
     static let languages = ["en", "en", "en", "en", "de", "de", "fr", "ja"]
     static let tags = ["news", "sport", "tech", "2020", "true"]
 
-    static func documents(_ generator: inout FilterTestGenerator) -> [[String: JSONValue]] {
+    static func documents(_ generator: inout SplitMix64) -> [[String: JSONValue]] {
         (0..<400).map { _ in
             var document: [String: JSONValue] = [:]
             if Int.random(in: 0..<10, using: &generator) > 0 {
@@ -97,7 +85,7 @@ struct MemoryAttributeSource: AttributeSource {
         }
     }
 
-    static func literal(for field: AttributeField, _ generator: inout FilterTestGenerator) -> FilterLiteral {
+    static func literal(for field: AttributeField, _ generator: inout SplitMix64) -> FilterLiteral {
         switch field.name {
         case "lang": return .string(["en", "de", "fr", "ja", "xx"].randomElement(using: &generator)!)
         case "site": return .string("s\(Int.random(in: 1...60, using: &generator)).org")
@@ -111,7 +99,7 @@ struct MemoryAttributeSource: AttributeSource {
         }
     }
 
-    static func expression(depth: Int, _ generator: inout FilterTestGenerator) -> FilterExpression {
+    static func expression(depth: Int, _ generator: inout SplitMix64) -> FilterExpression {
         let choice = depth >= 4 ? Int.random(in: 4..<7, using: &generator) : Int.random(in: 0..<7, using: &generator)
         switch choice {
         case 0:
@@ -143,7 +131,7 @@ struct MemoryAttributeSource: AttributeSource {
 
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
     func bitmapEqualsBruteForce(seed: UInt64) throws {
-        var generator = FilterTestGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         let documents = Self.documents(&generator)
         let dead = Set((0..<documents.count).filter { _ in Int.random(in: 0..<10, using: &generator) == 0 })
         let source = MemoryAttributeSource(fields: Self.fields, documents: documents, dead: dead)
@@ -193,15 +181,7 @@ struct MemoryAttributeSource: AttributeSource {
     }
 
     func compileError(_ infix: String) -> String? {
-        do {
-            _ = try CompiledFilter(FilterExpression(infix: infix), fields: Self.fields)
-            return nil
-        } catch let error as FilterError {
-            #expect(error.kind == .invalidArgument)
-            return error.message
-        } catch {
-            return "unexpected \(error)"
-        }
+        filterErrorMessage { _ = try CompiledFilter(FilterExpression(infix: infix), fields: Self.fields) }
     }
 
     @Test func compilationErrors() throws {

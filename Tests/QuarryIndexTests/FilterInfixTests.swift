@@ -5,14 +5,7 @@ import Testing
 
 @Suite struct FilterInfixTests {
     func parseError(_ text: String) -> String? {
-        do {
-            _ = try FilterExpression(infix: text)
-            return nil
-        } catch let error as FilterError {
-            return error.message
-        } catch {
-            return "unexpected \(error)"
-        }
+        filterErrorMessage { _ = try FilterExpression(infix: text) }
     }
 
     let de = FilterExpression.match(field: "lang", values: [.string("de")])

@@ -7,15 +7,7 @@ import Testing
     func condition(_ key: String, match: JSONValue) -> JSONValue { .object(["key": .string(key), "match": match]) }
 
     func parseError(_ json: JSONValue) -> String? {
-        do {
-            _ = try FilterExpression(json: json)
-            return nil
-        } catch let error as FilterError {
-            #expect(error.kind == .invalidArgument)
-            return error.message
-        } catch {
-            return "unexpected \(error)"
-        }
+        filterErrorMessage { _ = try FilterExpression(json: json) }
     }
 
     @Test func conditionShapes() throws {

@@ -26,8 +26,8 @@ struct TopicEmbedder: TextEmbedding {
 
     private func vector(_ text: String) -> [Float] {
         let topic = String(text.split(separator: " ").first ?? "")
-        var centre = Generator(seed: fnv(topic))
-        var noise = Generator(seed: fnv(text))
+        var centre = SplitMix64(seed: fnv(topic))
+        var noise = SplitMix64(seed: fnv(text))
         let values = (0..<dimension).map { _ in centre.gaussian() + 0.35 * noise.gaussian() }
         let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return values.map { $0 / norm }
@@ -35,21 +35,6 @@ struct TopicEmbedder: TextEmbedding {
 
     private func fnv(_ text: String) -> UInt64 {
         text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
-    }
-
-    /// SplitMix64 with Box-Muller normals.
-    struct Generator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) + 1e-7 }
-        mutating func gaussian() -> Float { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
     }
 }
 
@@ -66,7 +51,7 @@ struct AttributedCorpus {
     var attributes: [String: [String: JSONValue]] = [:]
 
     init(count: Int, seed: UInt64 = 3) {
-        var random = TopicEmbedder.Generator(seed: seed)
+        var random = SplitMix64(seed: seed)
         func pick(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
         for index in 0..<count {
             let topic = Self.topics[pick(Self.topics.count)]
@@ -298,4 +283,12 @@ struct AttributedCorpus {
         // Without a list: the last two labels.
         #expect(RegistrableDomain.of("a.b.c.org", rules: .init()) == "c.org")
     }
+}
+
+extension SplitMix64 {
+    /// A uniform value in (0, 1].
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) + 1e-7 }
+
+    /// A standard normal value (Box-Muller).
+    mutating func gaussian() -> Float { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
 }

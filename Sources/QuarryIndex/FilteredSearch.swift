@@ -44,13 +44,10 @@ extension IVFSearcher {
         let exactBytes = Double(filter.matchCount) * Double(dimension + 8)
         let unfilteredScan = Double(parameters.nprobe) * Double(entries) / Double(listCount)
         let scanBytes =
-            unfilteredScan / max(filter.selectivity, 1e-9).squareRoot() * Double(codeBytesPerVector)
+            unfilteredScan / max(filter.selectivity, 1e-9).squareRoot() * Double(codeBytes)
             * Self.codeByteWeight
         return exactBytes <= scanBytes ? .exact : .scan
     }
-
-    /// Code bytes per vector.
-    var codeBytesPerVector: Int { IVFLayout.codeBytes(dimension: dimension) }
 
     /// Filtered approximate search: the best `k` among the ids `filter` matches, found by the
     /// cheaper of an exact scan of the matches and a list scan with widened probes.
@@ -133,19 +130,12 @@ extension IVFSearcher {
             ids.removeAll(keepingCapacity: true)
             records.removeAll(keepingCapacity: true)
         }
-        var failure: (any Error)?
-        matches.forEachID { id in
-            guard failure == nil else { return }
-            do {
-                guard let address = try storage.recordAddress(id: UInt64(id)) else { return }
-                ids.append(UInt64(id))
-                records.append(address.assumingMemoryBound(to: Int8.self))
-                if records.count == round { score() }
-            } catch {
-                failure = error
-            }
+        try matches.forEachID { id in
+            guard let address = try storage.recordAddress(id: UInt64(id)) else { return }
+            ids.append(UInt64(id))
+            records.append(address.assumingMemoryBound(to: Int8.self))
+            if records.count == round { score() }
         }
-        if let failure { throw failure }
         score()
         return heap.sortedDescending()
     }

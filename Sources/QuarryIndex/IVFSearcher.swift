@@ -13,7 +13,8 @@ public final class IVFSearcher {
     /// 16 MB and never stay in cache).
     private let centroidValues: [Int8]
     private let centroidScales: [Float]
-    private let codeBytes: Int
+    /// Bytes of one stored code.
+    let codeBytes: Int
     private var workers: [ScanWorker] = [ScanWorker()]
     /// Threads for the parts of a split search (none until one is asked for).
     private var pool = PartPool(width: 1)

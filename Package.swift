@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "QuarryTestSupport", path: "Tests/QuarryTestSupport"),
         .testTarget(name: "QuarryBaseTests", dependencies: ["QuarryBase"]),
         .testTarget(name: "QuarryKernelTests", dependencies: ["CQuarryKernels"]),
-        .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "QuarryBase", "CQuarryKernels"]),
+        .testTarget(name: "QuarryIndexTests", dependencies: ["QuarryIndex", "QuarrySchema", "QuarryBase", "CQuarryKernels"]),
         .testTarget(name: "QuarrySchemaTests", dependencies: ["QuarrySchema"]),
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarrySchema", "QuarryTestSupport"]),
         .testTarget(

@@ -47,3 +47,4 @@
 @_exported import struct QuarryIndex.AttributeField
 @_exported import enum QuarryIndex.AttributeKind
 @_exported import enum QuarryIndex.FilterStrategy
+@_exported import class QuarryIndex.SearchProfile

@@ -311,17 +311,21 @@ public final class QuarryCollection: @unchecked Sendable {
     /// Approximate search. `nprobe` and `oversample` default to the collection's tuned values;
     /// `threads` above one splits the search between that many threads (worth it at large k).
     /// With `filter`, only vectors whose documents match it are returned, and `k` of them
-    /// whenever `k` match (see `FilterStrategy` for how).
+    /// whenever `k` match (see `FilterStrategy` for how). With `profile`, the search adds where
+    /// its time went to it.
     public func search(
         _ query: PreparedQuery, k: Int, nprobe: Int? = nil, oversample: Double? = nil,
-        prefilter: Prefilter? = nil, threads: Int = 1, filter: FilterExpression? = nil
+        prefilter: Prefilter? = nil, threads: Int = 1, filter: FilterExpression? = nil,
+        profile: SearchProfile? = nil
     ) throws -> [Hit] {
         // Checked before reading, so that bad arguments are refused on an untrained collection too.
         _ = try searchParameters(k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
         try Limits.check(threads, in: 1...Limits.maxThreads, "the thread count")
         return try environment.read { txn in
-            let matching = try searchFilter(filter, txn)
+            let matching = try profile.measure(.filter) { try searchFilter(filter, txn) }
             return try withSearcher(in: txn) { slot in
+                slot.searcher.profile = profile
+                defer { slot.searcher.profile = nil }
                 var parameters = try searchParameters(
                     k: k, nprobe: nprobe, oversample: oversample, prefilter: prefilter)
                 parameters.threads = threads
@@ -331,7 +335,7 @@ public final class QuarryCollection: @unchecked Sendable {
                         try slot.searcher.search(query, parameters: parameters, in: storage, filter: $0)
                     }
                     ?? slot.searcher.search(query, parameters: parameters, in: storage)
-                return try hits(found, txn)
+                return try profile.measure(.keys) { try hits(found, txn) }
             }
         } ?? []
     }

@@ -37,6 +37,8 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Search all queries as one batch (QPS only; no per-query latency).") var batch = false
     @OptionGroup(title: "Filtered search (with --exact: recall against the exact filtered neighbours)")
     var filters: FilterOptions
+    @Flag(help: "Report where each setting's search time goes, phase by phase (one query at a time only).")
+    var profile = false
     @Flag(help: "JSON lines (the only output format; accepted for clarity).") var json = false
 
     struct SettingResult: Codable {
@@ -53,6 +55,8 @@ struct EvalCommand: ParsableCommand {
         var queries: Int
         /// With a filter: the share of vectors it matches.
         var selectivity: Double?
+        /// With --profile: where the time went.
+        var profile: SearchProfileReport?
     }
 
     struct TargetResult: Codable {
@@ -78,6 +82,7 @@ struct EvalCommand: ParsableCommand {
             guard k.allSatisfy({ $0 > 0 }) else { throw ValidationError("-k must be positive") }
             guard threads > 0 else { throw ValidationError("--threads must be positive") }
             let filter = try filters.expression()
+            guard !(profile && batch) else { throw ValidationError("--profile times one query at a time, not --batch") }
             if filter != nil {
                 guard exact else { throw ValidationError("a filter needs --exact: the ground truth is filtered too") }
                 guard !batch else {
@@ -163,6 +168,7 @@ struct EvalCommand: ParsableCommand {
         var latencies: [Double] = []
         var found: [[Hit]] = []
         found.reserveCapacity(prepared.count)
+        let phases = profile ? SearchProfile() : nil
         let clock = ContinuousClock()
         let started = clock.now
         for query in prepared {
@@ -170,7 +176,7 @@ struct EvalCommand: ParsableCommand {
             found.append(
                 try collection.search(
                     query, k: cutoff, nprobe: probes, oversample: factor, prefilter: kind, threads: threads,
-                    filter: filter.expression))
+                    filter: filter.expression, profile: phases))
             latencies.append((clock.now - begin).milliseconds)
         }
         let elapsed = (clock.now - started).milliseconds / 1000
@@ -182,7 +188,7 @@ struct EvalCommand: ParsableCommand {
             recall: recall / Double(prepared.count), qps: Double(prepared.count) / elapsed,
             p50_ms: RetrievalMetrics.percentile(latencies, 0.5),
             p99_ms: RetrievalMetrics.percentile(latencies, 0.99), queries: prepared.count,
-            selectivity: filter.selectivity)
+            selectivity: filter.selectivity, profile: phases.map(SearchProfileReport.init))
     }
 
     /// Times one batched search of all the queries on `threads` threads.

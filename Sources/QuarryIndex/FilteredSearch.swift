@@ -58,9 +58,16 @@ extension IVFSearcher {
         let entries = filter.liveCount * (parameters.listsShareVectors ? 2 : 1)
         switch strategy(for: filter, parameters: parameters, entries: entries) {
         case .exact:
-            return try exactSearch(query, k: parameters.k, in: storage, among: filter.matches)
+            profile?.searches += 1
+            profile?.recordsRescored += filter.matchCount
+            profile?.recordBytesRescored += filter.matchCount * IVFLayout.vectorRecordBytes(dimension: dimension)
+            return try profile.measure(.rescore) {
+                try exactSearch(query, k: parameters.k, in: storage, among: filter.matches)
+            }
         case .scan:
-            let lists = try widenedLists(query, parameters: parameters, in: storage, filter: filter)
+            let lists = try profile.measure(.centroids) {
+                try widenedLists(query, parameters: parameters, in: storage, filter: filter)
+            }
             return try search(query, parameters: parameters, in: storage, lists: lists, keeping: filter.matches)
         }
     }

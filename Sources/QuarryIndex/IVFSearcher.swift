@@ -26,13 +26,17 @@ public final class IVFSearcher {
     private var rescoreIDs = ScratchBuffer<UInt64>()
     private var distinctCandidates = ScratchBuffer<PrefilteredCandidate>()
     private var rescoreRecords = ScratchBuffer<UnsafePointer<Int8>?>()
+    /// One rescore round's dot products per thread (`rescoreRound` each).
     private var dots = ScratchBuffer<Int32>()
+    private var scores = ScratchBuffer<ScoredID>()
     private var selected = ScratchBuffer<UInt32>()
     private let histogram = ScratchBuffer<UInt32>(capacity: Int(UInt16.max) + 1)
     private let listScores: ScratchBuffer<Float>
     private let listDistances: ScratchBuffer<UInt16>
     private var shortlistRows = ScratchBuffer<UnsafePointer<Int8>?>()
     private var shortlistDots = ScratchBuffer<Int32>()
+    /// When set, each search adds where its time went to it.
+    public var profile: SearchProfile?
 
     /// - Parameter centroids: listCount × dimension unit-length centroids, row-major.
     public init(centroids: [Float], dimension: Int) {
@@ -115,6 +119,9 @@ public final class IVFSearcher {
         return Array(candidates.prefix(take))
     }
 
+    /// Records a thread rescores at a time.
+    static let rescoreRound = 128
+
     /// Centroids scored exactly when `count` lists are wanted: enough that the sign-bit
     /// estimate almost never drops one of the true nearest.
     static func shortlistSize(_ count: Int) -> Int { 4 * count + 64 }
@@ -128,9 +135,8 @@ public final class IVFSearcher {
     {
         // Lists in ascending order: neighbouring keys are neighbouring pages, and every way of
         // running a search (one thread, several, in a batch) sees the candidates in one order.
-        try search(
-            query, parameters: parameters, in: storage,
-            lists: nearestLists(to: query, count: parameters.nprobe).sorted(), keeping: nil)
+        let lists = profile.measure(.centroids) { nearestLists(to: query, count: parameters.nprobe).sorted() }
+        return try search(query, parameters: parameters, in: storage, lists: lists, keeping: nil)
     }
 
     /// The search of `lists` (ascending), keeping only the codes of ids in `keeping` when given.
@@ -140,21 +146,32 @@ public final class IVFSearcher {
     ) throws -> [ScoredID] {
         precondition(query.values.count == dimension)
         blocks.removeAll(keepingCapacity: true)
-        for list in lists {
-            try storage.forEachBlock(ofList: list) { blocks.append($0) }
+        try profile.measure(.lists) {
+            for list in lists {
+                try storage.forEachBlock(ofList: list) { blocks.append($0) }
+            }
+        }
+        if let profile {
+            profile.searches += 1
+            profile.listsProbed += lists.count
+            let codes = blocks.reduce(0) { $0 + $1.count }
+            profile.codesScanned += codes
+            profile.codeBytesScanned += codes * codeBytes
         }
         let parts = max(1, min(parameters.threads, blocks.count))
         while workers.count < parts { workers.append(ScanWorker()) }
         if pool.width < parts { pool = PartPool(width: parts) }
         let ranges = Self.split(blocks.map(\.count), into: parts)
         let (probedBlocks, scanWorkers, codeBytes) = (blocks, workers, self.codeBytes)
-        pool.run(parts) { part in
-            let candidates = scanWorkers[part].candidates
-            candidates.removeAll()
-            for index in ranges[part] {
-                candidates.append(
-                    probedBlocks[index], query: query, prefilter: parameters.prefilter, codeBytes: codeBytes,
-                    keeping: keeping)
+        profile.measure(.scan) {
+            pool.run(parts) { part in
+                let candidates = scanWorkers[part].candidates
+                candidates.removeAll()
+                for index in ranges[part] {
+                    candidates.append(
+                        probedBlocks[index], query: query, prefilter: parameters.prefilter, codeBytes: codeBytes,
+                        keeping: keeping)
+                }
             }
         }
         return try rescoreBest(query, parameters: parameters, parts: parts, in: storage)
@@ -223,6 +240,7 @@ public final class IVFSearcher {
         _ query: PreparedQuery, parameters: SearchParameters, parts: Int, in storage: some IVFStorage
     ) throws -> [ScoredID] {
         let (workers, pool) = (Array(self.workers.prefix(parts)), self.pool)
+        var laps = PhaseLaps(profile)
         var scanned = workers.reduce(0) { $0 + $1.candidates.count }
         // With spilling, a vector met in two probed lists is there twice with the same code, so
         // twice the candidates are selected and the nearest `candidateCount` distinct ones kept.
@@ -280,6 +298,7 @@ public final class IVFSearcher {
                 }
             }
         }
+        laps.lap(.selection)
         rescoreRecords.reserve(gathered)
         let records = rescoreRecords.elements
         var found = 0
@@ -290,29 +309,41 @@ public final class IVFSearcher {
             records[found] = address.assumingMemoryBound(to: Int8.self)
             found += 1
         }
+        laps.lap(.locate)
+        profile?.recordsRescored += found
+        profile?.recordBytesRescored += found * IVFLayout.vectorRecordBytes(dimension: dimension)
         guard found > 0 else { return [] }
-        dots.reserve(found)
-        let recordDots = dots.elements
+        scores.reserve(found)
+        let scored = scores.elements
         // A part of fewer than a few hundred candidates costs more to hand over than to score.
         let rescoreParts = max(1, min(parts, found / 256))
         let rescoreRanges = Self.split([Int](repeating: 1, count: found), into: rescoreParts)
-        let dimension = self.dimension
+        let (dimension, queryNorm) = (self.dimension, query.norm)
+        dots.reserve(rescoreParts * Self.rescoreRound)
+        let recordDots = dots.elements
         query.values.withUnsafeBufferPointer { q in
             pool.run(rescoreParts) { part in
-                let range = rescoreRanges[part]
-                qk_dot_i8_gather(
-                    q.baseAddress, records.baseAddress! + range.lowerBound, range.count, dimension,
-                    recordDots.baseAddress! + range.lowerBound)
+                // In rounds small enough that the records' norms, just past the values the dot
+                // product read, are still in cache when the cosines are taken.
+                let dotsOfRound = recordDots.baseAddress! + part * Self.rescoreRound
+                var start = rescoreRanges[part].lowerBound
+                while start < rescoreRanges[part].upperBound {
+                    let count = min(Self.rescoreRound, rescoreRanges[part].upperBound - start)
+                    qk_dot_i8_gather(q.baseAddress, records.baseAddress! + start, count, dimension, dotsOfRound)
+                    for i in start..<start + count {
+                        let norm = StoredVector.norm(ofRecordAt: UnsafeRawPointer(records[i]!), dimension: dimension)
+                        let denominator = queryNorm * norm
+                        scored[i] = ScoredID(
+                            id: ids[i], score: denominator > 0 ? Float(dotsOfRound[i - start]) / denominator : 0)
+                    }
+                    start += count
+                }
             }
         }
-        var results: [ScoredID] = []
-        results.reserveCapacity(found)
-        for i in 0..<found {
-            let norm = StoredVector.norm(ofRecordAt: UnsafeRawPointer(records[i]!), dimension: dimension)
-            let denominator = query.norm * norm
-            results.append(ScoredID(id: ids[i], score: denominator > 0 ? Float(recordDots[i]) / denominator : 0))
-        }
-        return topK(results, parameters.k)
+        laps.lap(.rescore)
+        let best = topK(UnsafeMutableBufferPointer(rebasing: scored[..<found]), parameters.k)
+        laps.lap(.rank)
+        return best
     }
 
     /// The distance threshold that keeps the `wanted` nearest of the `scanned` candidates the

@@ -1,5 +1,5 @@
 /// One search result: an internal id and its cosine similarity to the query.
-public struct ScoredID: Sendable, Equatable {
+public struct ScoredID: Sendable, Equatable, BitwiseCopyable {
     public var id: UInt64
     public var score: Float
     public init(id: UInt64, score: Float) {
@@ -11,10 +11,15 @@ public struct ScoredID: Sendable, Equatable {
 /// The `k` best results, best first (ties: lower id first).
 public func topK(_ results: [ScoredID], _ k: Int) -> [ScoredID] {
     var sorted = results
-    sorted.withUnsafeMutableBufferPointer { buffer in
-        partialSortDescending(buffer, take: min(k, buffer.count), by: \.score, tieBreak: \.id)
-    }
-    return Array(sorted.prefix(k))
+    return sorted.withUnsafeMutableBufferPointer { topK($0, k) }
+}
+
+/// The `k` best of `results`, best first (ties: lower id first), reordering `results`.
+func topK(_ results: UnsafeMutableBufferPointer<ScoredID>, _ k: Int) -> [ScoredID] {
+    let take = min(k, results.count)
+    // Closures rather than key paths: key paths are not inlined into the comparisons.
+    partialSortDescending(results, take: take, by: { $0.score }, tieBreak: { $0.id })
+    return Array(results.prefix(take))
 }
 
 /// Reorders `buffer` so its first `take` elements are the largest by `key`, in descending order.

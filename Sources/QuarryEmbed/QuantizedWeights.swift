@@ -6,6 +6,9 @@ import Foundation
 public enum WeightPrecision: String, Sendable, CaseIterable {
     /// The checkpoint's values in F32, multiplied by OpenBLAS sgemm: the reference.
     case f32
+    /// Weights rounded to BF16, multiplied with activations rounded to BF16 when the layer
+    /// runs, the products summed in F32 (AVX-512 BF16 where the CPU has it, else portable C).
+    case bf16
     /// INT8 weights with one symmetric scale per output channel, multiplied with activations
     /// quantized per token row when the layer runs (AVX-512 VNNI or AVX2 where the CPU has them).
     case int8

@@ -67,7 +67,7 @@ void qk_quantize_rows_u8_portable(const float *x, size_t m, size_t k, size_t ldx
             scaled = (scaled + rounder) - rounder;
             target[i] = (uint8_t)((int32_t)scaled + 128);
         }
-        memset(target + k, 128, ldq - k);
+        if (ldq > k) memset(target + k, 128, ldq - k);
         scales[row] = largest / 127.0f;
     }
 }

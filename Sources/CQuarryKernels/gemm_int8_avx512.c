@@ -124,7 +124,7 @@ QK_VNNI void qk_quantize_rows_u8_avx512(const float *x, size_t m, size_t k, size
             const __m512i shifted = _mm512_add_epi32(_mm512_cvtps_epi32(scaled), offset);
             _mm_mask_storeu_epi8(target + i, mask, _mm512_cvtepi32_epi8(shifted));
         }
-        memset(target + k, 128, ldq - k);
+        if (ldq > k) memset(target + k, 128, ldq - k);
         scales[row] = top / 127.0f;
     }
 }

@@ -67,8 +67,16 @@ static int detect_level(void) {
         return QK_LEVEL_AVX512;
     return QK_LEVEL_AVX2;
 }
+
+/* AVX512_BF16 (cpuid 7.1 eax bit 5), reported only where the AVX-512 level itself is. */
+static int detect_avx512_bf16(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (detect_level() != QK_LEVEL_AVX512 || !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return 0;
+    return (eax >> 5) & 1;
+}
 #else
 static int detect_level(void) { return QK_LEVEL_PORTABLE; }
+static int detect_avx512_bf16(void) { return 0; }
 #endif
 
 /* ---- dispatch table --------------------------------------------------------------------- */
@@ -90,6 +98,7 @@ static _Atomic(dot_batch_fn) dot_batch_ptr = dot_batch_resolve;
 static _Atomic(dot_gather_fn) dot_gather_ptr = dot_gather_resolve;
 
 static int detected_level = QK_LEVEL_PORTABLE; /* written once under pthread_once */
+static int detected_bf16 = 0;                   /* likewise */
 static atomic_int active_level = QK_LEVEL_PORTABLE;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -143,6 +152,7 @@ static int level_from_environment(void) {
 
 static void initialise(void) {
     detected_level = detect_level();
+    detected_bf16 = detect_avx512_bf16();
     int level = detected_level;
     int cap = level_from_environment();
     if (cap >= 0 && cap < level) level = cap;
@@ -187,6 +197,11 @@ static void dot_gather_resolve(const int8_t *q, const int8_t *const *v, size_t n
 int qk_detected_level(void) {
     ensure_initialised();
     return detected_level;
+}
+
+int qk_cpu_has_avx512_bf16(void) {
+    ensure_initialised();
+    return detected_bf16;
 }
 
 int qk_active_level(void) {

@@ -49,10 +49,32 @@ typedef struct {
                                const int8_t *packed, const int32_t *sums, size_t n, int32_t *c,    \
                                size_t ldc, const qk_gemm_epilogue *epilogue);
 
+void qk_quantize_rows_u8_portable(const float *x, size_t m, size_t k, size_t ldx, uint8_t *q,
+                                  size_t ldq, float *scales);
+#if QK_X86
+void qk_quantize_rows_u8_avx512(const float *x, size_t m, size_t k, size_t ldx, uint8_t *q,
+                                size_t ldq, float *scales);
+#endif
+
 QK_DECLARE_GEMM_I8(portable)
 #if QK_X86
 QK_DECLARE_GEMM_I8(avx2)
 QK_DECLARE_GEMM_I8(avx512)
+#endif
+
+/* The BF16 matrix product and activation rounding (gemm_bf16.c): portable, and AVX-512 BF16
+ * where qk_cpu_has_avx512_bf16 reports it. */
+void qk_round_rows_bf16_portable(const float *x, size_t m, size_t k, size_t ldx, uint16_t *out,
+                                 size_t ldo);
+void qk_gemm_bf16_portable(const uint16_t *a, size_t lda, size_t m, size_t k,
+                           const uint16_t *packed, size_t n, const float *bias, int accumulate,
+                           float *out, size_t ldo);
+#if QK_X86
+void qk_round_rows_bf16_avx512(const float *x, size_t m, size_t k, size_t ldx, uint16_t *out,
+                               size_t ldo);
+void qk_gemm_bf16_avx512(const uint16_t *a, size_t lda, size_t m, size_t k,
+                         const uint16_t *packed, size_t n, const float *bias, int accumulate,
+                         float *out, size_t ldo);
 #endif
 
 /* How many vectors ahead qk_dot_i8_gather prefetches. */

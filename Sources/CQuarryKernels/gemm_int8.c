@@ -37,8 +37,9 @@ void qk_gemm_i8_pack(const int8_t *w, size_t n, size_t k, int8_t *packed, int32_
     }
 }
 
-void qk_quantize_rows_u8(const float *x, size_t m, size_t k, size_t ldx, uint8_t *q, size_t ldq,
-                         float *scales) {
+/* The AVX-512 level quantizes with its own loop (gemm_int8_avx512.c), writing the same bytes. */
+void qk_quantize_rows_u8_portable(const float *x, size_t m, size_t k, size_t ldx, uint8_t *q,
+                                  size_t ldq, float *scales) {
     for (size_t row = 0; row < m; row++) {
         const float *values = x + row * ldx;
         uint8_t *target = q + row * ldq;
@@ -58,8 +59,7 @@ void qk_quantize_rows_u8(const float *x, size_t m, size_t k, size_t ldx, uint8_t
         }
         const float inverse = 127.0f / largest;
         /* Adding and subtracting 1.5 * 2^23 rounds |v| < 2^22 to the nearest integer, ties to
-         * even, as rintf does, in a loop the compiler vectorises (a rintf call per value cost
-         * as much as the matrix product). */
+         * even, as rintf does, without a call per value. */
         const float rounder = 12582912.0f;
         for (size_t i = 0; i < k; i++) {
             float scaled = values[i] * inverse;
@@ -67,9 +67,20 @@ void qk_quantize_rows_u8(const float *x, size_t m, size_t k, size_t ldx, uint8_t
             scaled = (scaled + rounder) - rounder;
             target[i] = (uint8_t)((int32_t)scaled + 128);
         }
-        memset(target + k, 128, ldq - k);
+        if (ldq > k) memset(target + k, 128, ldq - k);
         scales[row] = largest / 127.0f;
     }
+}
+
+void qk_quantize_rows_u8(const float *x, size_t m, size_t k, size_t ldx, uint8_t *q, size_t ldq,
+                         float *scales) {
+#if QK_X86
+    if (qk_active_level() == QK_LEVEL_AVX512) {
+        qk_quantize_rows_u8_avx512(x, m, k, ldx, q, ldq, scales);
+        return;
+    }
+#endif
+    qk_quantize_rows_u8_portable(x, m, k, ldx, q, ldq, scales);
 }
 
 void qk_gemm_u8i8_portable(const uint8_t *a, size_t lda, size_t m, size_t k, const int8_t *packed,

@@ -15,6 +15,7 @@
 
 #if QK_X86
 
+#include <float.h>
 #include <immintrin.h>
 #include <string.h>
 
@@ -87,6 +88,44 @@ static QK_VNNI void tile_of_shape(int rows, int panel_count, const uint8_t *a, s
         QK_TILE_ROW_CASES(5)
         QK_TILE_ROW_CASES(6)
     default: return;
+    }
+}
+
+/* Per-row quantization as qk_quantize_rows_u8_portable does it, 16 values a step: the same
+ * maximum, the same product by 127 / max, the same clamp, and vcvtps2dq rounds to nearest
+ * even as the portable rounding trick does (MXCSR's default mode), so the bytes are equal. */
+QK_VNNI void qk_quantize_rows_u8_avx512(const float *x, size_t m, size_t k, size_t ldx, uint8_t *q,
+                                        size_t ldq, float *scales) {
+    const __m512 limit = _mm512_set1_ps(FLT_MAX);
+    for (size_t row = 0; row < m; row++) {
+        const float *values = x + row * ldx;
+        uint8_t *target = q + row * ldq;
+        __m512 largest = _mm512_setzero_ps();
+        __mmask16 finite = 0xffff;
+        for (size_t i = 0; i < k; i += 16) {
+            const __mmask16 mask = k - i >= 16 ? 0xffff : (__mmask16)((1u << (k - i)) - 1u);
+            const __m512 magnitude = _mm512_abs_ps(_mm512_maskz_loadu_ps(mask, values + i));
+            finite &= _mm512_cmp_ps_mask(magnitude, limit, _CMP_LE_OQ); /* false for inf, NaN */
+            largest = _mm512_max_ps(largest, magnitude);
+        }
+        const float top = _mm512_reduce_max_ps(largest);
+        if (finite != 0xffff || !(top > 0)) {
+            memset(target, 128, ldq);
+            scales[row] = 0;
+            continue;
+        }
+        const __m512 inverse = _mm512_set1_ps(127.0f / top);
+        const __m512 high = _mm512_set1_ps(127.0f), low = _mm512_set1_ps(-127.0f);
+        const __m512i offset = _mm512_set1_epi32(128);
+        for (size_t i = 0; i < k; i += 16) {
+            const __mmask16 mask = k - i >= 16 ? 0xffff : (__mmask16)((1u << (k - i)) - 1u);
+            __m512 scaled = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, values + i), inverse);
+            scaled = _mm512_max_ps(_mm512_min_ps(scaled, high), low);
+            const __m512i shifted = _mm512_add_epi32(_mm512_cvtps_epi32(scaled), offset);
+            _mm_mask_storeu_epi8(target + i, mask, _mm512_cvtepi32_epi8(shifted));
+        }
+        if (ldq > k) memset(target + k, 128, ldq - k);
+        scales[row] = top / 127.0f;
     }
 }
 

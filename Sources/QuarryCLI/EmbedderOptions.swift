@@ -4,12 +4,12 @@ import Quarry
 
 extension WeightPrecision: ExpressibleByArgument {}
 
-/// `--weights f32|int8`: how the local encoder holds its dense layers' weights, shared by
+/// `--weights f32|bf16|int8`: how the local encoder holds its dense layers' weights, shared by
 /// `embed`, `ingest`, `search` and `serve`.
 struct LocalEncoderOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The local encoder's weights: f32 (the reference) or int8 (per-channel INT8, AVX-512 VNNI or AVX2 where present).",
+            "The local encoder's weights: f32 (the reference), bf16 (BF16 weights and activations, F32 sums; AVX-512 BF16 where present) or int8 (per-channel INT8, AVX-512 VNNI or AVX2 where present).",
             discussion:
                 "The default is the fastest form whose embeddings stay within cosine 0.99 of F32 on this CPU: int8 where the INT8 product has an AVX2 or AVX-512 VNNI kernel (QUARRY_KERNEL_LEVEL caps it), else f32."
         ))

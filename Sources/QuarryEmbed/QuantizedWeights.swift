@@ -6,6 +6,9 @@ import Foundation
 public enum WeightPrecision: String, Sendable, CaseIterable {
     /// The checkpoint's values in F32, multiplied by OpenBLAS sgemm: the reference.
     case f32
+    /// Weights rounded to BF16, multiplied with activations rounded to BF16 when the layer
+    /// runs, the products summed in F32 (AVX-512 BF16 where the CPU has it, else portable C).
+    case bf16
     /// INT8 weights with one symmetric scale per output channel, multiplied with activations
     /// quantized per token row when the layer runs (AVX-512 VNNI or AVX2 where the CPU has them).
     case int8
@@ -13,7 +16,11 @@ public enum WeightPrecision: String, Sendable, CaseIterable {
     /// The fastest form whose embeddings keep cosine ≥ 0.99 to F32's on the sample corpus, for
     /// the kernel level this process runs at: INT8 where the INT8 product has a vector kernel
     /// (AVX-512 VNNI, or AVX2's vpmaddwd, measured faster than sgemm: README, Performance), F32
-    /// where only the portable kernel would run (it is many times slower than sgemm).
+    /// where only the portable kernel would run (it is many times slower than sgemm). BF16 is
+    /// never chosen: its vector kernel needs the AVX-512 level, where VNNI INT8 measured 1.5×
+    /// BF16 on all-MiniLM-L6-v2 and 1.6× on a Qwen3 of pplx-embed-v1-0.6B's shape (AMD EPYC
+    /// with AVX512_BF16, 2 threads, `Benchmarks/encoder/compare_quantized.py`), both within the
+    /// bound, and its portable kernel is slower than sgemm.
     public static var fastestAccurate: WeightPrecision {
         qk_active_level() >= Int32(QK_LEVEL_AVX2.rawValue) ? .int8 : .f32
     }

@@ -6,10 +6,12 @@ import Foundation
 // OpenBLAS sgemm; the element-wise loops work in place on contiguous buffers.
 
 /// A dense layer `y = x Wᵀ + b` with `W` stored `[outputSize, inputSize]` as PyTorch does, in F32
-/// (multiplied by OpenBLAS sgemm) or quantized to INT8 (`QuantizedMatrix`).
+/// (multiplied by OpenBLAS sgemm), rounded to BF16 (`BF16Matrix`) or quantized to INT8
+/// (`QuantizedMatrix`).
 struct Linear: Sendable {
     private enum Weights {
         case f32(Tensor)
+        case bf16(BF16Matrix)
         case int8(QuantizedMatrix)
     }
 
@@ -24,6 +26,7 @@ struct Linear: Sendable {
         let weight = try store.tensor(name + ".weight", shape: [outputSize, inputSize])
         switch precision {
         case .f32: weights = .f32(weight)
+        case .bf16: weights = .bf16(BF16Matrix(weight, inputSize: inputSize, outputSize: outputSize))
         case .int8: weights = .int8(QuantizedMatrix(weight, inputSize: inputSize, outputSize: outputSize))
         }
         bias = store.contains(name + ".bias") ? try store.tensor(name + ".bias", shape: [outputSize]) : nil
@@ -40,6 +43,8 @@ struct Linear: Sendable {
         guard rows > 0 else { return }
         switch weights {
         case .int8(let matrix):
+            matrix.apply(input, rows: rows, bias: bias?.values, into: output, accumulate: accumulate)
+        case .bf16(let matrix):
             matrix.apply(input, rows: rows, bias: bias?.values, into: output, accumulate: accumulate)
         case .f32(let weight):
             if let bias {

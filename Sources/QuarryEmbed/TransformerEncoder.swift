@@ -75,7 +75,7 @@ public enum EncoderError: Error, CustomStringConvertible {
 
 /// A BERT or Qwen3 encoder loaded from a Hugging Face model directory (`config.json` plus
 /// `model.safetensors` or a sharded checkpoint), computing in F32 whatever the stored dtype,
-/// with the dense layers' weights in F32 or quantized to INT8 (`WeightPrecision`).
+/// with the dense layers' weights in F32, BF16 or INT8 (`WeightPrecision`).
 public final class TransformerEncoder: Sendable {
     public let config: ModelConfig
     /// How the dense layers' weights are held.

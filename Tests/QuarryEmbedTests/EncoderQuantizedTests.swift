@@ -4,27 +4,31 @@ import Testing
 
 @testable import QuarryEmbed
 
-/// INT8 weights (`WeightPrecision.int8`) against the F32 reference path: the committed tiny
-/// Qwen3 models (F32, F16 and BF16 checkpoints) and all-MiniLM-L6-v2 (data/models) on sample
-/// texts, each vector held to cosine ≥ 0.99 of its F32 counterpart.
+/// INT8 and BF16 weights (`WeightPrecision.int8`, `.bf16`) against the F32 reference path: the
+/// committed tiny Qwen3 models (F32, F16 and BF16 checkpoints) and all-MiniLM-L6-v2
+/// (data/models) on sample texts, each vector held to cosine ≥ 0.99 of its F32 counterpart.
 @Suite struct EncoderQuantizedTests {
+    /// The tiny Qwen3 checkpoints, each with each reduced precision.
+    static let tinyModels: [(String, WeightPrecision)] = ["tiny-qwen3", "tiny-qwen3-f16", "tiny-qwen3-bf16"]
+        .flatMap { model in [(model, WeightPrecision.int8), (model, .bf16)] }
+
     /// Worst cosine between corresponding vectors.
     private func worstCosine(_ a: [[Float]], _ b: [[Float]]) -> Double {
         #expect(a.count == b.count && !a.isEmpty)
         return zip(a, b).map { cosine($0, $1) }.min() ?? 0
     }
 
-    @Test(arguments: ["tiny-qwen3", "tiny-qwen3-f16", "tiny-qwen3-bf16"])
-    func tinyQwen3Int8StaysNearF32(model: String) throws {
+    @Test(arguments: tinyModels)
+    func tinyQwen3StaysNearF32(model: String, precision: WeightPrecision) throws {
         let reference = try EncoderFixtures.json("tiny-qwen3-reference.json")
         let sequences = (reference["sequences"] as! [Any]).map { integers($0).map(Int32.init) }
         let directory = EncoderFixtures.model(model)
         let f32 = try TransformerEncoder(modelDirectory: directory, weights: .f32)
-        let int8 = try TransformerEncoder(modelDirectory: directory, weights: .int8)
-        #expect(int8.weights == .int8)
+        let reduced = try TransformerEncoder(modelDirectory: directory, weights: precision)
+        #expect(reduced.weights == precision)
         let width = f32.hiddenSize
         let exact = try f32.lastHiddenStates(sequences)
-        let quantized = try int8.lastHiddenStates(sequences)
+        let quantized = try reduced.lastHiddenStates(sequences)
         var worstToken = 1.0
         for (a, b) in zip(exact, quantized) {
             #expect(a.count == b.count)
@@ -36,13 +40,14 @@ import Testing
         let worstPooled = worstCosine(
             exact.map { Pooling.mean(hiddenStates: $0, width: width) },
             quantized.map { Pooling.mean(hiddenStates: $0, width: width) })
-        print("\(model) INT8 against F32: worst token cosine \(worstToken), worst pooled \(worstPooled)")
+        print("\(model) \(precision) against F32: worst token cosine \(worstToken), worst pooled \(worstPooled)")
         #expect(worstToken >= 0.99)
         #expect(worstPooled >= 0.99)
-        #expect(worstToken < 1)  // the INT8 path really ran
+        #expect(worstToken < 1)  // the reduced path really ran
     }
 
-    @Test func miniLMInt8StaysNearF32() throws {
+    @Test(arguments: [WeightPrecision.int8, .bf16])
+    func miniLMStaysNearF32(precision: WeightPrecision) throws {
         let directory = EncoderMiniLMTests.modelDirectory
         try #require(
             FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path),
@@ -53,21 +58,23 @@ import Testing
                 from: Data(contentsOf: EncoderFixtures.directory.appendingPathComponent("minilm-sentences.json"))
             ).prefix(200))
         let exact = try Embedder(modelDirectory: directory, weights: .f32).embed(texts)
-        let quantized = try Embedder(modelDirectory: directory, weights: .int8).embed(texts)
+        let quantized = try Embedder(modelDirectory: directory, weights: precision).embed(texts)
         let worst = worstCosine(exact, quantized)
-        print("all-MiniLM-L6-v2 INT8 against F32: worst cosine \(worst) over \(texts.count) texts")
+        print("all-MiniLM-L6-v2 \(precision) against F32: worst cosine \(worst) over \(texts.count) texts")
         #expect(worst >= 0.99)
         #expect(worst < 1)
     }
 
     /// The tests that switch the process-wide kernel level, one at a time.
     @Suite(.serialized) struct KernelLevels {
-        /// The VNNI, AVX2 and portable kernels give the same bits, so embeddings do not depend
-        /// on the CPU.
-        @Test func int8EmbeddingsAreTheSameAtEveryKernelLevel() throws {
+        /// The INT8 kernels (VNNI, AVX2, portable) give the same bits, and so do the BF16 ones
+        /// (AVX-512 BF16, portable), so embeddings do not depend on the CPU.
+        @Test(arguments: [WeightPrecision.int8, .bf16])
+        func embeddingsAreTheSameAtEveryKernelLevel(precision: WeightPrecision) throws {
             let reference = try EncoderFixtures.json("tiny-qwen3-reference.json")
             let sequences = (reference["sequences"] as! [Any]).map { integers($0).map(Int32.init) }
-            let encoder = try TransformerEncoder(modelDirectory: EncoderFixtures.model("tiny-qwen3"), weights: .int8)
+            let encoder = try TransformerEncoder(
+                modelDirectory: EncoderFixtures.model("tiny-qwen3"), weights: precision)
             let previous = qk_active_level()
             defer { qk_set_level(previous) }
             var results: [[[Float]]] = []

@@ -126,7 +126,8 @@ extension KernelTests {
         }
     }
 
-    @Test func quantizedRowsRoundToNearestWithOneScaleEach() {
+    @Test(arguments: supportedLevels)
+    func quantizedRowsRoundToNearestWithOneScaleEach(level: Int32) {
         let rows: [[Float]] = [
             [0.5, -1, 0.25, 0.0039, -0.0039, 0.7],  // largest |x| 1: q = round(127 x)
             [0, 0, 0, 0, 0, 0],  // all zero: scale 0, q 0
@@ -137,7 +138,7 @@ extension KernelTests {
         let stride = 8
         var q = [UInt8](repeating: 7, count: rows.count * stride)
         var scales = [Float](repeating: -1, count: rows.count)
-        qk_quantize_rows_u8(rows.flatMap { $0 }, rows.count, k, k, &q, stride, &scales)
+        atLevel(level) { qk_quantize_rows_u8(rows.flatMap { $0 }, rows.count, k, k, &q, stride, &scales) }
         let expected: [[Int]] = [
             [64, -127, 32, 0, 0, 89], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [127, -127, 64, -64, 0, 127],
         ]
@@ -146,5 +147,30 @@ extension KernelTests {
             #expect(q[row * stride + k..<(row + 1) * stride].allSatisfy { $0 == 128 }, "padding of row \(row)")
         }
         #expect(scales == [Float(1) / 127, 0, 0, Float(3) / 127])
+    }
+
+    /// Every level quantizes as the portable loop does, byte for byte, at widths around the
+    /// vector lanes and with rows that hold an infinity, a NaN, or only zeros.
+    @Test(arguments: supportedLevels)
+    func quantizedRowsAreTheSameAtEveryLevel(level: Int32) {
+        var rng = SplitMix64(seed: 5)
+        for k in [1, 3, 15, 16, 17, 33, 384, 1541] {
+            let rows = 4
+            let ldx = k + 5
+            let stride = (k + 3) / 4 * 4 + 4
+            var inputs = (0..<rows * ldx).map { _ in Float.random(in: -3...3, using: &rng) }
+            inputs[ldx + k - 1] = .infinity
+            inputs[2 * ldx + k / 2] = .nan
+            for i in 0..<k { inputs[3 * ldx + i] = 0 }
+            var wanted = [UInt8](repeating: 7, count: rows * stride)
+            var wantedScales = [Float](repeating: -1, count: rows)
+            atLevel(0) { qk_quantize_rows_u8(inputs, rows, k, ldx, &wanted, stride, &wantedScales) }
+            var got = [UInt8](repeating: 9, count: rows * stride)
+            var scales = [Float](repeating: -2, count: rows)
+            atLevel(level) { qk_quantize_rows_u8(inputs, rows, k, ldx, &got, stride, &scales) }
+            #expect(got == wanted, "k \(k), level \(level)")
+            #expect(scales.map(\.bitPattern) == wantedScales.map(\.bitPattern), "k \(k), level \(level)")
+            #expect(wantedScales[0] > 0 && wantedScales[1...].allSatisfy { $0 == 0 }, "k \(k)")
+        }
     }
 }

@@ -155,6 +155,35 @@ void qk_gemm_u8i8_f32(const uint8_t *a, size_t lda, size_t m, size_t k, const in
                       const int32_t *sums, size_t n, const float *a_scales, const float *w_scales,
                       const float *bias, int accumulate, float *out, size_t ldo);
 
+/* ---- BF16 matrix products of the encoders -----------------------------------------------
+ * y = x Wᵀ with W [n, k] and x rounded to BF16 (to nearest, ties to even), products summed in
+ * F32: AVX-512 BF16 (vdpbf16ps) at the AVX-512 level on CPUs that have it, else portable C that
+ * computes the same thing in the same order (bit for bit, outside F32's subnormal range). */
+
+/// Whether this CPU has AVX512_BF16 (and the AVX-512 level's other features).
+int qk_cpu_has_avx512_bf16(void);
+/// Whether the BF16 product runs on AVX-512 BF16 at the active level (else portable C).
+int qk_gemm_bf16_native(void);
+/// `value` rounded to BF16, to nearest with ties to even; subnormals become signed zero, NaN
+/// stays a (quiet) NaN.
+uint16_t qk_bf16_from_f32(float value);
+/// The BF16 `value` widened to F32 (exact).
+float qk_f32_from_bf16(uint16_t value);
+/// Elements of a packed [n, k] BF16 weight matrix: n rounded up to 16 times k rounded up to 2.
+size_t qk_gemm_bf16_packed_count(size_t n, size_t k);
+/// Rounds row-major F32 weights `w` [n, k] to BF16 and packs them into panels of 16 output
+/// rows × 2 inner values (`packed` holds qk_gemm_bf16_packed_count(n, k) elements; padding is
+/// zero).
+void qk_gemm_bf16_pack(const float *w, size_t n, size_t k, uint16_t *packed);
+/// Rounds `m` rows of `k` floats (row stride `ldx`) to BF16 rows of `ldo` elements (ldo >= k
+/// rounded up to 2), writing zeros past k.
+void qk_round_rows_bf16(const float *x, size_t m, size_t k, size_t ldx, uint16_t *out, size_t ldo);
+/// out[i, j] = sum_k a[i, k] * w[j, k] (+ bias[j] when `bias` is not NULL), written or, with
+/// `accumulate`, added to out[i, j]; `a` holds BF16 rows of `lda` elements (lda >= k rounded
+/// up to 2; the padding element must be finite, as qk_round_rows_bf16 writes it).
+void qk_gemm_bf16_f32(const uint16_t *a, size_t lda, size_t m, size_t k, const uint16_t *packed,
+                      size_t n, const float *bias, int accumulate, float *out, size_t ldo);
+
 #ifdef __cplusplus
 }
 #endif
